@@ -1,0 +1,120 @@
+import Curl
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SNS
+import Storage
+
+/// What the application needs from outside: the store, the outbound client and the clock.
+/// The executable builds real ones; tests build the same with test settings.
+public struct RelayDependencies: Sendable {
+    public var store: any Store
+    public var curl: CurlClient
+    public var clock: @Sendable () -> SNSInstant
+    public var logger: Logger
+
+    public init(store: any Store, curl: CurlClient, clock: @escaping @Sendable () -> SNSInstant = RelayClock.now, logger: Logger) {
+        self.store = store
+        self.curl = curl
+        self.clock = clock
+        self.logger = logger
+    }
+}
+
+/// The wall clock, read only at the edge.
+public enum RelayClock {
+    @Sendable public static func now() -> SNSInstant {
+        SNSInstant(date: Date())
+    }
+}
+
+/// Builds the pieces of the SNS pipeline from the configuration (shared by `serve` and tests).
+public func buildIngest(configuration: RelayConfiguration, dependencies: RelayDependencies) throws -> SNSIngest {
+    let hosts = try configuration.sns.certURLHosts.map(AmazonHostPattern.init)
+    let names = try configuration.sns.certNames.map(AmazonHostPattern.init)
+    let urlPolicy = SigningCertificateURLPolicy(allowedHosts: hosts)
+    let verifier = SNSMessageVerifier(policy: .init(
+        signatureVersions: configuration.sns.signatureVersions,
+        allowedTopics: AllowedTopics(configuration.sns.allowedTopics),
+        freshness: MessageFreshnessPolicy(maxAgeSeconds: configuration.sns.maxMessageAgeSeconds),
+        certificateURLPolicy: urlPolicy
+    ))
+    let subscribePolicy = SubscribeURLPolicy(allowedHosts: hosts)
+    return SNSIngest(
+        verifier: verifier,
+        subscribeURLPolicy: subscribePolicy,
+        certificates: SigningCertificateCache(curl: dependencies.curl, urlPolicy: urlPolicy, acceptedNames: names, logger: dependencies.logger),
+        confirmer: SubscriptionConfirmer(curl: dependencies.curl, policy: subscribePolicy),
+        confirmationMode: configuration.sns.confirmSubscriptions,
+        store: dependencies.store,
+        clock: dependencies.clock,
+        logger: dependencies.logger
+    )
+}
+
+/// The routes: `POST {sns_path}`, `GET /healthz`, `GET /readyz`.
+public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, store: any Store) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.get("/healthz") { _, _ in
+        JSONResponse.encode(["status": "ok"], status: .ok)
+    }
+    router.get("/readyz") { _, _ in
+        do {
+            try await store.checkReady()
+            return JSONResponse.encode(["status": "ready"], status: .ok)
+        } catch {
+            return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be reached: \(error)")
+        }
+    }
+
+    let sns = router.group(RouterPath(configuration.server.snsPath))
+    if let credentials = configuration.server.basicAuth {
+        sns.add(middleware: BasicAuthMiddleware(credentials: credentials))
+    }
+    let maxBody = configuration.server.maxBodyBytes
+    let messageTypeHeader = HTTPField.Name("x-amz-sns-message-type")!
+    let rawDeliveryHeader = HTTPField.Name("x-amz-sns-rawdelivery")!
+    sns.post { request, _ -> Response in
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBody {
+            return tooLarge(maxBody)
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBody)
+        } catch is NIOTooManyBytesError {
+            return tooLarge(maxBody)
+        }
+        let result = await ingest.handle(
+            body: Array(buffer: body),
+            typeHeader: request.headers[messageTypeHeader],
+            rawDelivery: request.headers[rawDeliveryHeader]?.lowercased() == "true"
+        )
+        return JSONResponse.ingest(result)
+    }
+    return router
+}
+
+private func tooLarge(_ limit: Int) -> Response {
+    JSONResponse.problem(status: .contentTooLarge, code: "body_too_large", detail: "The body is larger than server.max_body_bytes (\(limit) bytes).")
+}
+
+/// The whole HTTP application, ready to run as a `Service`.
+public func buildApplication(
+    configuration: RelayConfiguration,
+    dependencies: RelayDependencies,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    let ingest = try buildIngest(configuration: configuration, dependencies: dependencies)
+    let router = buildRouter(configuration: configuration, ingest: ingest, store: dependencies.store)
+    return Application(
+        router: router,
+        configuration: .init(
+            address: .hostname(configuration.server.host, port: configuration.server.port),
+            serverName: "defender-relay"
+        ),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: dependencies.logger
+    )
+}

@@ -1,0 +1,94 @@
+import SNS
+
+/// Everything `defender-relay serve` is told by its YAML file. Every value has a default, so an
+/// empty file serves locally; the keys named in comments are the file's keys.
+public struct RelayConfiguration: Sendable {
+    public struct BasicAuth: Sendable, Equatable {
+        public var username: String
+        public var password: String
+
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
+    }
+
+    /// `server.*`
+    public struct Server: Sendable {
+        /// `host`: the address to bind; 127.0.0.1 unless told otherwise (the container says 0.0.0.0).
+        public var host = "127.0.0.1"
+        /// `port`: 8080; 0 picks a free port (tests).
+        public var port = 8080
+        /// `sns_path`: the path subscribed to the topic.
+        public var snsPath = "/sns"
+        /// `max_body_bytes`: larger bodies get 413 before they are buffered. SNS messages are at
+        /// most 256 KiB of payload; the envelope adds escaping.
+        public var maxBodyBytes = 524_288
+        /// `basic_auth`: when set, the SNS endpoint requires these credentials (put them in the
+        /// subscription URL as `https://user:password@host/sns`).
+        public var basicAuth: BasicAuth?
+
+        public init() {}
+    }
+
+    /// `sns.confirm_subscriptions`
+    public enum ConfirmationMode: String, Sendable {
+        /// Visit the SubscribeURL of a verified SubscriptionConfirmation from an allowed topic.
+        case auto
+        /// Record it as pending; an operator runs `defender-relay subscriptions confirm`.
+        case manual
+    }
+
+    /// `sns.*`
+    public struct SNS: Sendable {
+        /// `allowed_topics`: exact ARNs or `*` globs. Empty refuses every message.
+        public var allowedTopics: [String] = []
+        public var confirmSubscriptions = ConfirmationMode.auto
+        /// `signature_versions`: drop "1" to refuse SHA1 signatures.
+        public var signatureVersions: Set<String> = ["1", "2"]
+        /// `max_message_age_seconds`: the replay window.
+        public var maxMessageAgeSeconds: Int64 = 3600
+        /// `cert_url_hosts`: hosts SigningCertURL and SubscribeURL may name (whole-match regexes).
+        public var certURLHosts: [String] = AmazonHostPattern.defaultCertificateHosts
+        /// `cert_names`: accepted subject CN / DNS SAN of signing certificates (whole-match regexes).
+        public var certNames: [String] = AmazonHostPattern.defaultCertificateNames
+
+        public init() {}
+    }
+
+    /// `api.*`
+    public struct API: Sendable {
+        /// `token`: the bearer token the `/api` routes require.
+        public var token: String?
+
+        public init() {}
+    }
+
+    /// `storage.*`
+    public struct Storage: Sendable {
+        /// `url`: `sqlite://RELATIVE/PATH` or `sqlite:///ABSOLUTE/PATH`.
+        public var url = "sqlite://data/defender-relay.sqlite"
+
+        public init() {}
+    }
+
+    /// `outbound.*`: how the relay reaches AWS (and, later, chat and mail).
+    public struct Outbound: Sendable {
+        /// `timeout_seconds`: the whole-transfer limit of each outbound request.
+        public var timeoutSeconds = 10
+        /// `ca_file`: a PEM bundle used instead of the system trust store.
+        public var caFile: String?
+        /// `connect_to`: curl `--connect-to` entries `HOST:PORT:CONNECT_HOST:CONNECT_PORT`.
+        public var connectTo: [String] = []
+
+        public init() {}
+    }
+
+    public var server = Server()
+    public var sns = SNS()
+    public var api = API()
+    public var storage = Storage()
+    public var outbound = Outbound()
+
+    public init() {}
+}

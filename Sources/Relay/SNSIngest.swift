@@ -1,0 +1,153 @@
+import Logging
+import SNS
+import Storage
+
+/// The SNS endpoint's pipeline, in the order that keeps every promise:
+/// parse (400) → precheck without I/O (403) → signing certificate (403, or 503 when AWS is
+/// unreachable) → signature (403) → durable record (503 when the store fails) → subscription
+/// lifecycle. Nothing is stored before the signature is verified, and 200 is only answered
+/// after the message is committed.
+public struct SNSIngest: Sendable {
+    let verifier: SNSMessageVerifier
+    let subscribeURLPolicy: SubscribeURLPolicy
+    let certificates: SigningCertificateCache
+    let confirmer: SubscriptionConfirmer
+    let confirmationMode: RelayConfiguration.ConfirmationMode
+    let store: any Store
+    let clock: @Sendable () -> SNSInstant
+    let logger: Logger
+
+    public init(
+        verifier: SNSMessageVerifier, subscribeURLPolicy: SubscribeURLPolicy, certificates: SigningCertificateCache,
+        confirmer: SubscriptionConfirmer, confirmationMode: RelayConfiguration.ConfirmationMode, store: any Store,
+        clock: @escaping @Sendable () -> SNSInstant, logger: Logger
+    ) {
+        self.verifier = verifier
+        self.subscribeURLPolicy = subscribeURLPolicy
+        self.certificates = certificates
+        self.confirmer = confirmer
+        self.confirmationMode = confirmationMode
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Handles one POSTed body. `typeHeader` is `x-amz-sns-message-type`; `rawDelivery` is true
+    /// when `x-amz-sns-rawdelivery: true` was sent.
+    public func handle(body: [UInt8], typeHeader: String?, rawDelivery: Bool) async -> IngestResult {
+        let message: SNSMessage
+        do throws(SNSEnvelopeError) {
+            if rawDelivery { throw .notAnEnvelope }
+            message = try SNSMessage.parse(body: body, typeHeader: typeHeader)
+        } catch {
+            logger.warning("sns message refused", metadata: ["outcome": "\(error.code)", "bytes": "\(body.count)"])
+            return IngestResult(status: 400, code: error.code, detail: error.detail)
+        }
+        var logger = logger
+        logger[metadataKey: "message_id"] = "\(message.messageID.prefix(100))"
+        logger[metadataKey: "topic"] = "\(message.topicARN.prefix(256))"
+        logger[metadataKey: "type"] = "\(message.type.rawValue)"
+
+        let now = clock()
+        if let rejection = precheck(message, now: now) {
+            return refuse(rejection, message, logger)
+        }
+        let certificate: SigningCertificate
+        switch await certificates.certificate(for: message.signingCertURL) {
+        case .success(let value):
+            certificate = value
+        case .failure(.rejected(let rejection)):
+            return refuse(rejection, message, logger)
+        case .failure(.unavailable(let reason)):
+            logger.warning("sns message deferred", metadata: ["outcome": "signing_cert_unavailable"])
+            return IngestResult(status: 503, code: "signing_cert_unavailable", detail: reason, messageID: message.messageID)
+        }
+        if case .rejected(let rejection) = verifier.verifySignature(message, certificate: certificate, now: now) {
+            return refuse(rejection, message, logger)
+        }
+
+        let outcome: RecordOutcome
+        do {
+            outcome = try await store.record(StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message))
+        } catch {
+            logger.error("sns message not stored", metadata: ["outcome": "store_unavailable", "error": "\(error)"])
+            return IngestResult(status: 503, code: "store_unavailable", detail: "The message could not be stored; SNS will retry it.", messageID: message.messageID)
+        }
+
+        if message.type == .subscriptionConfirmation, confirmationMode == .auto {
+            return await confirmIfPending(message, outcome: outcome, logger: logger)
+        }
+        let code = outcome == .recorded ? (message.type == .subscriptionConfirmation ? "pending_confirmation" : "recorded") : "duplicate"
+        logger.info("sns message accepted", metadata: ["outcome": "\(code)"])
+        return IngestResult(status: 200, code: code, messageID: message.messageID)
+    }
+
+    private func precheck(_ message: SNSMessage, now: SNSInstant) -> SNSRejection? {
+        if let rejection = verifier.precheck(message, now: now) { return rejection }
+        if message.type == .subscriptionConfirmation, let url = message.subscribeURL,
+           let violation = subscribeURLPolicy.check(url, topicARN: message.topicARN) {
+            return .subscribeURLRejected(url: url, reason: violation)
+        }
+        return nil
+    }
+
+    private func effect(of message: SNSMessage) -> SubscriptionEffect {
+        switch message.type {
+        case .notification: .notificationDelivered
+        case .subscriptionConfirmation: .confirmationRequested(subscribeURL: message.subscribeURL ?? "")
+        case .unsubscribeConfirmation: .unsubscribed
+        }
+    }
+
+    /// Visits the SubscribeURL while the topic's subscription is still pending on this very
+    /// request. A transient failure answers 503 so that SNS re-delivers the confirmation; the
+    /// re-delivery is a duplicate MessageId but the subscription is still pending, so it tries again.
+    private func confirmIfPending(_ message: SNSMessage, outcome: RecordOutcome, logger: Logger) async -> IngestResult {
+        let subscription: Subscription?
+        do {
+            subscription = try await store.subscription(topicARN: message.topicARN)
+        } catch {
+            return IngestResult(status: 503, code: "store_unavailable", detail: "The subscription state could not be read; SNS will retry.", messageID: message.messageID)
+        }
+        guard let subscription, subscription.status == .pending, subscription.subscribeURL == message.subscribeURL,
+              let subscribeURL = message.subscribeURL
+        else {
+            logger.info("sns message accepted", metadata: ["outcome": "duplicate"])
+            return IngestResult(status: 200, code: "duplicate", messageID: message.messageID)
+        }
+        let now = clock().millisecondsSince1970
+        switch await confirmer.confirm(subscribeURL: subscribeURL, topicARN: message.topicARN) {
+        case .confirmed(let subscriptionARN):
+            do {
+                try await store.markConfirmed(topicARN: message.topicARN, subscriptionARN: subscriptionARN, at: now)
+            } catch {
+                return IngestResult(status: 503, code: "store_unavailable", detail: "The confirmation could not be recorded; SNS will retry.", messageID: message.messageID)
+            }
+            logger.info("sns subscription confirmed", metadata: ["outcome": "confirmed", "subscription_arn": "\(subscriptionARN ?? "unknown")"])
+            return IngestResult(status: 200, code: "confirmed", messageID: message.messageID)
+        case .transientFailure(let reason):
+            try? await store.markConfirmationFailed(topicARN: message.topicARN, reason: reason, at: now)
+            logger.warning("sns subscription confirmation deferred", metadata: ["outcome": "confirm_retry", "reason": "\(reason)"])
+            return IngestResult(status: 503, code: "subscription_confirm_unavailable", detail: reason, messageID: message.messageID)
+        case .permanentFailure(let reason):
+            try? await store.markConfirmationFailed(topicARN: message.topicARN, reason: reason, at: now)
+            logger.error("sns subscription confirmation failed", metadata: ["outcome": "confirm_failed", "reason": "\(reason)"])
+            return IngestResult(status: 200, code: "pending_confirmation", detail: reason, messageID: message.messageID)
+        }
+    }
+
+    private func refuse(_ rejection: SNSRejection, _ message: SNSMessage, _ logger: Logger) -> IngestResult {
+        logger.warning("sns message refused", metadata: ["outcome": "\(rejection.code)"])
+        return IngestResult(status: 403, code: rejection.code, detail: rejection.detail, messageID: message.messageID)
+    }
+}
+
+extension StoredMessage {
+    init(_ message: SNSMessage, body: [UInt8], receivedAt: SNSInstant) {
+        self.init(
+            messageID: message.messageID, type: message.type.rawValue, topicARN: message.topicARN, subject: message.subject,
+            message: message.message, snsTimestamp: message.timestamp, signatureVersion: message.signatureVersion,
+            signingCertURL: message.signingCertURL, rawEnvelope: body, receivedAt: receivedAt.millisecondsSince1970
+        )
+    }
+}

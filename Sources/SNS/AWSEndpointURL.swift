@@ -1,0 +1,82 @@
+/// A strictly parsed `https://host/path?query` URL.
+///
+/// Parsing is deliberately narrower than RFC 3986: a URL that two parsers could read
+/// differently (backslashes, percent-encoding or spaces in the host, `@` anywhere before the
+/// path, a port) is refused, so that the host we judge is the host libcurl connects to.
+public struct AWSEndpointURL: Sendable, Equatable {
+    /// Lowercased.
+    public var host: String
+    /// Starts with `/`.
+    public var path: String
+    public var query: String?
+
+    /// Characters allowed anywhere in the URL: unreserved, sub-delims, `:/?@%` and `=&`.
+    private static let allowedBytes: Set<UInt8> = Set(
+        Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:/?@%".utf8)
+    )
+
+    public static func parse(_ text: String) -> Result<AWSEndpointURL, AWSURLViolation> {
+        let lower = text.lowercased()
+        guard lower.hasPrefix("https://") else { return .failure(.notHTTPS) }
+        guard text.utf8.count <= 2048, text.utf8.allSatisfy({ allowedBytes.contains($0) }) else {
+            return text.contains("#") ? .failure(.hasFragment) : .failure(.malformed)
+        }
+        let rest = text.dropFirst("https://".count)
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        let authority = rest[rest.startIndex..<authorityEnd]
+        guard !authority.contains("@") else { return .failure(.hasUserinfo) }
+        var hostPart = Substring(authority)
+        if let colon = authority.firstIndex(of: ":") {
+            // Only an explicit default port is tolerated.
+            guard authority[authority.index(after: colon)...] == "443" else { return .failure(.hasPort) }
+            hostPart = authority[..<colon]
+        }
+        guard !hostPart.isEmpty,
+              hostPart.utf8.allSatisfy({ byte in
+                  (byte >= 97 && byte <= 122) || (byte >= 65 && byte <= 90) || (byte >= 48 && byte <= 57)
+                      || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+              }),
+              !hostPart.hasSuffix("."), !hostPart.hasPrefix("."), !hostPart.contains("..")
+        else { return .failure(.malformed) }
+        let afterAuthority = rest[authorityEnd...]
+        var path = "/"
+        var query: String?
+        if let questionMark = afterAuthority.firstIndex(of: "?") {
+            let pathPart = afterAuthority[..<questionMark]
+            path = pathPart.isEmpty ? "/" : String(pathPart)
+            query = String(afterAuthority[afterAuthority.index(after: questionMark)...])
+        } else if !afterAuthority.isEmpty {
+            path = String(afterAuthority)
+        }
+        guard !path.contains("@"), !path.contains("%"), !path.contains("/../"), !path.hasSuffix("/..") else {
+            return .failure(.malformed)
+        }
+        return .success(AWSEndpointURL(host: hostPart.lowercased(), path: path, query: query))
+    }
+
+    /// The query's parameters in order, with `+` and percent-escapes decoded.
+    public var queryItems: [(name: String, value: String)] {
+        guard let query, !query.isEmpty else { return [] }
+        return query.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = parts.count > 1 ? String(parts[1]) : ""
+            return (AWSEndpointURL.percentDecoded(String(parts[0])), AWSEndpointURL.percentDecoded(value))
+        }
+    }
+
+    static func percentDecoded(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,25 @@
+/// The rule an outbound URL broke. Outbound URLs taken from messages (certificate, subscription
+/// confirmation) are an SSRF vector, so each rule is checked before any connection is made.
+public enum AWSURLViolation: Error, Sendable, Equatable {
+    case notHTTPS
+    case malformed
+    case hasUserinfo
+    case hasPort
+    case hostNotAllowed(String)
+    case pathNotPEM
+    case notAConfirmationRequest
+    case hasFragment
+
+    public var sentence: String {
+        switch self {
+        case .notHTTPS: "only https is allowed"
+        case .malformed: "it is not a plain absolute URL (unexpected characters or encoding)"
+        case .hasUserinfo: "it carries user information before the host"
+        case .hasPort: "it names a port other than the default"
+        case .hostNotAllowed(let host): "host '\(host.prefix(120))' is not an allowed SNS host"
+        case .pathNotPEM: "its path does not end in .pem or it has a query"
+        case .notAConfirmationRequest: "it is not an Action=ConfirmSubscription request on path /"
+        case .hasFragment: "it carries a fragment"
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+extension SNSMessage {
+    /// The fields whose presence marks a JSON object as an SNS envelope rather than a raw payload.
+    private static let envelopeMarkers = ["Type", "Signature", "SigningCertURL", "SignatureVersion"]
+
+    /// Parses the body SNS posted. The content type is ignored on purpose: SNS sends
+    /// `text/plain; charset=UTF-8` by default and `application/json` when configured so.
+    ///
+    /// - Parameter typeHeader: the `x-amz-sns-message-type` header, when present; it must agree with `Type`.
+    public static func parse(body: [UInt8], typeHeader: String? = nil) throws(SNSEnvelopeError) -> SNSMessage {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)),
+              case .object(let fields) = value,
+              envelopeMarkers.contains(where: { fields[$0] != nil })
+        else { throw .notAnEnvelope }
+
+        func string(_ name: String) throws(SNSEnvelopeError) -> String {
+            guard let value = try optionalString(name) else { throw .missingField(name) }
+            return value
+        }
+        func optionalString(_ name: String) throws(SNSEnvelopeError) -> String? {
+            switch fields[name] {
+            case .none, .null?: return nil
+            case .string(let value)?: return value
+            case let other?: throw .illTypedField(name, expected: "a string, not \(other.typeName)")
+            }
+        }
+
+        let typeName = try string("Type")
+        guard let type = SNSMessageType(rawValue: typeName) else { throw .unknownType(typeName) }
+        if let typeHeader, typeHeader != typeName {
+            throw .typeHeaderMismatch(header: typeHeader, body: typeName)
+        }
+        let timestamp = try string("Timestamp")
+        guard let sentAt = SNSInstant(iso8601: timestamp) else { throw .malformedTimestamp(timestamp) }
+        if let attributes = fields["MessageAttributes"] {
+            switch attributes {
+            case .object, .null: break
+            default: throw .illTypedField("MessageAttributes", expected: "an object, not \(attributes.typeName)")
+            }
+        }
+
+        var message = SNSMessage(
+            type: type,
+            messageID: try string("MessageId"),
+            topicARN: try string("TopicArn"),
+            subject: try optionalString("Subject"),
+            message: try string("Message"),
+            timestamp: timestamp,
+            sentAt: sentAt,
+            signatureVersion: try string("SignatureVersion"),
+            signature: try string("Signature"),
+            signingCertURL: try string("SigningCertURL"),
+            unsubscribeURL: try optionalString("UnsubscribeURL"),
+            hasMessageAttributes: fields["MessageAttributes"].map { $0 != .null } ?? false
+        )
+        switch type {
+        case .notification:
+            break
+        case .subscriptionConfirmation, .unsubscribeConfirmation:
+            message.subscribeURL = try string("SubscribeURL")
+            message.token = try string("Token")
+        }
+        guard !message.messageID.isEmpty else { throw .missingField("MessageId") }
+        guard !message.topicARN.isEmpty else { throw .missingField("TopicArn") }
+        return message
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Curl
+import Hummingbird
+import Logging
+import Relay
+import Storage
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTPS endpoint that SNS delivers to.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        let logger = RelayLogging.bootstrap()
+        if configuration.sns.allowedTopics.isEmpty {
+            logger.warning("sns.allowed_topics is empty: every SNS message will be refused with 403 until a topic is allowed")
+        }
+        let store = try StoreFactory.open(configuration)
+        let curl = CurlClient(configuration: CurlConfiguration(configuration.outbound))
+        let host = configuration.server.host
+        let app = try buildApplication(
+            configuration: configuration,
+            dependencies: RelayDependencies(store: store, curl: curl, logger: logger)
+        ) { port in
+            logger.info("defender-relay listening", metadata: ["address": "\(host):\(port)", "sns_path": "\(configuration.server.snsPath)"])
+        }
+        do {
+            try await app.runService()
+        } catch {
+            await curl.shutdown()
+            await store.close()
+            throw error
+        }
+        await curl.shutdown()
+        await store.close()
+        logger.info("defender-relay stopped")
+    }
+}
+
+enum StoreFactory {
+    static func open(_ configuration: RelayConfiguration) throws -> any Store {
+        switch try StorageLocation(url: configuration.storage.url) {
+        case .sqlite(let path):
+            return try SQLiteStore(path: path)
+        }
+    }
+}
+
+extension CurlConfiguration {
+    init(_ outbound: RelayConfiguration.Outbound) {
+        self.init(
+            timeoutSeconds: outbound.timeoutSeconds,
+            connectTimeoutSeconds: min(5, outbound.timeoutSeconds),
+            caFile: outbound.caFile,
+            connectTo: outbound.connectTo
+        )
+    }
+}

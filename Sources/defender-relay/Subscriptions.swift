@@ -1,0 +1,100 @@
+import ArgumentParser
+import Curl
+import Foundation
+import Relay
+import SNS
+import Storage
+
+struct Subscriptions: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the relay's SNS subscriptions, or confirm a pending one.",
+        subcommands: [List.self, Confirm.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List subscriptions and their state.")
+
+        @OptionGroup var options: ConfigurationOptions
+
+        @Flag(help: "Print JSON instead of a table.")
+        var json = false
+
+        func run() async throws {
+            let store = try StoreFactory.open(try options.load())
+            let subscriptions = try await store.subscriptions()
+            await store.close()
+            if json {
+                let rows = subscriptions.map { subscription -> [String: String] in
+                    var row = ["topicArn": subscription.topicARN, "status": subscription.status.rawValue,
+                               "updatedAt": SNSInstant(millisecondsSince1970: subscription.updatedAt).description]
+                    row["subscriptionArn"] = subscription.subscriptionARN
+                    row["lastError"] = subscription.lastError
+                    return row
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+                return
+            }
+            guard !subscriptions.isEmpty else {
+                print("No subscriptions recorded yet.")
+                return
+            }
+            let header = ["TOPIC", "STATUS", "SUBSCRIPTION", "UPDATED", "LAST ERROR"]
+            let rows = subscriptions.map { subscription in
+                [subscription.topicARN, subscription.status.rawValue, subscription.subscriptionARN ?? "-",
+                 SNSInstant(millisecondsSince1970: subscription.updatedAt).description, subscription.lastError ?? "-"]
+            }
+            print(TextTable.render(header: header, rows: rows))
+        }
+    }
+
+    struct Confirm: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Confirm the pending subscription of a topic (sns.confirm_subscriptions: manual).")
+
+        @Argument(help: "The topic ARN whose pending subscription to confirm.")
+        var topicARN: String
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let configuration = try options.load()
+            let store = try StoreFactory.open(configuration)
+            defer { Task { await store.close() } }
+            guard let subscription = try await store.subscription(topicARN: topicARN) else {
+                throw ValidationError("No subscription is recorded for \(topicARN).")
+            }
+            guard subscription.status == .pending, let subscribeURL = subscription.subscribeURL else {
+                throw ValidationError("The subscription to \(topicARN) is \(subscription.status.rawValue), not pending.")
+            }
+            let hosts = try configuration.sns.certURLHosts.map(AmazonHostPattern.init)
+            let outcome = try await CurlClient.withClient(configuration: CurlConfiguration(configuration.outbound)) { curl in
+                await SubscriptionConfirmer(curl: curl, policy: SubscribeURLPolicy(allowedHosts: hosts))
+                    .confirm(subscribeURL: subscribeURL, topicARN: topicARN)
+            }
+            let now = RelayClock.now().millisecondsSince1970
+            switch outcome {
+            case .confirmed(let subscriptionARN):
+                try await store.markConfirmed(topicARN: topicARN, subscriptionARN: subscriptionARN, at: now)
+                print("Confirmed \(topicARN)\(subscriptionARN.map { " as \($0)" } ?? "").")
+            case .transientFailure(let reason), .permanentFailure(let reason):
+                try await store.markConfirmationFailed(topicARN: topicARN, reason: reason, at: now)
+                print("Not confirmed: \(reason)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// Left-aligned columns for terminal output.
+enum TextTable {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
