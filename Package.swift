@@ -84,10 +84,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test keys, certificates and signed envelopes, built in code; shared by the test targets.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "SNS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SNSTests",
             dependencies: [
-                "SNS",
+                "SNS", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -99,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "RelayTests",
             dependencies: [
-                "Relay", "SNS", "Curl", "Storage",
+                "Relay", "SNS", "Curl", "Storage", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

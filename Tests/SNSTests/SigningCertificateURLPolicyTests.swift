@@ -1,0 +1,76 @@
+import SNS
+import Testing
+
+struct SigningCertificateURLPolicyTests {
+    static let policy = SigningCertificateURLPolicy(allowedHosts: AmazonHostPattern.defaultCertificateHosts.map { try! AmazonHostPattern($0) })
+
+    @Test(arguments: [
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem",
+        "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-3242f7d8a5ab6bd5fd3bdf30ed8d5b6c.pem",
+        "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-abc.pem",
+        "https://sns.us-east-1.amazonaws.com:443/SimpleNotificationService-abc.pem",
+        "https://SNS.US-EAST-1.AMAZONAWS.COM/SimpleNotificationService-abc.pem",
+    ])
+    func acceptsGenuineCertificateURLs(_ url: String) {
+        #expect(Self.policy.check(url) == nil)
+    }
+
+    @Test(arguments: [
+        ("http://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem", AWSURLViolation.notHTTPS),
+        ("ftp://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem", .notHTTPS),
+        ("https://sns.us-east-1.amazonaws.com.evil.example/SimpleNotificationService-abc.pem", .hostNotAllowed("sns.us-east-1.amazonaws.com.evil.example")),
+        ("https://evil.example/sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem", .hostNotAllowed("evil.example")),
+        ("https://evil.example/?sns.us-east-1.amazonaws.com/x.pem", .hostNotAllowed("evil.example")),
+        ("https://sns.us-east-1.amazonaws.com@evil.example/SimpleNotificationService-abc.pem", .hasUserinfo),
+        ("https://user:pass@sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem", .hasUserinfo),
+        ("https://sns.us-east-1.amazonaws.com:8443/SimpleNotificationService-abc.pem", .hasPort),
+        ("https://sns.us-east-1.amazonaws.com:/SimpleNotificationService-abc.pem", .hasPort),
+        ("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.txt", .pathNotPEM),
+        ("https://sns.us-east-1.amazonaws.com/cert?file=x.pem", .pathNotPEM),
+        ("https://sns.us-east-1.amazonaws.com/", .pathNotPEM),
+        ("https://sns.us-east-1.amazonaws.com/x.pem#frag", .hasFragment),
+        ("https://sns.us-east-1.amazonaws.com\\@evil.example/x.pem", .malformed),
+        ("https://sns%2eus-east-1.amazonaws.com/x.pem", .malformed),
+        ("https://sns.us-east-1.amazonaws.com./x.pem", .malformed),
+        ("https://sns.us-east-1.amazonaws.com /x.pem", .malformed),
+        ("https://127.0.0.1/SimpleNotificationService-abc.pem", .hostNotAllowed("127.0.0.1")),
+        ("https://sns.amazonaws.com/SimpleNotificationService-abc.pem", .hostNotAllowed("sns.amazonaws.com")),
+        ("https://sns.us-east-1.amazonaws.com/%2e%2e/x.pem", .malformed),
+        ("https://sns.us-east-1.amazonaws.com/a/../x.pem", .malformed),
+        ("", .notHTTPS),
+    ])
+    func refusesLookalikesAndTricks(_ url: String, _ violation: AWSURLViolation) {
+        #expect(Self.policy.check(url) == violation)
+    }
+
+    @Test func hostPatternsMatchWholeHostsOnly() throws {
+        let pattern = try AmazonHostPattern(#"sns\.[a-z0-9-]+\.amazonaws\.com"#)
+        #expect(pattern.matches("sns.eu-west-1.amazonaws.com"))
+        #expect(!pattern.matches("sns.eu-west-1.amazonaws.com.evil.example"))
+        #expect(!pattern.matches("xsns.eu-west-1.amazonaws.com"))
+    }
+}
+
+struct SubscribeURLPolicyTests {
+    static let policy = SubscribeURLPolicy(allowedHosts: AmazonHostPattern.defaultCertificateHosts.map { try! AmazonHostPattern($0) })
+    static let topic = "arn:aws:sns:us-west-2:131990247566:dongie-standard-topic"
+
+    @Test func acceptsAWSConfirmationURL() {
+        let url = "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=\(Self.topic)&Token=2336412f37fb"
+        #expect(Self.policy.check(url, topicARN: Self.topic) == nil)
+    }
+
+    @Test(arguments: [
+        ("https://evil.example/?Action=ConfirmSubscription&TopicArn=\(topic)&Token=x", AWSURLViolation.hostNotAllowed("evil.example")),
+        ("https://sns.us-west-2.amazonaws.com/?Action=Publish&TopicArn=\(topic)&Token=x", .notAConfirmationRequest),
+        ("https://sns.us-west-2.amazonaws.com/other?Action=ConfirmSubscription&TopicArn=\(topic)&Token=x", .notAConfirmationRequest),
+        ("https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-west-2:1:other&Token=x", .notAConfirmationRequest),
+        ("https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&Action=Publish&TopicArn=\(topic)&Token=x", .notAConfirmationRequest),
+        ("https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=\(topic)", .notAConfirmationRequest),
+        ("http://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=\(topic)&Token=x", .notHTTPS),
+        ("https://a@sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=\(topic)&Token=x", .hasUserinfo),
+    ])
+    func refusesAnythingElse(_ url: String, _ violation: AWSURLViolation) {
+        #expect(Self.policy.check(url, topicARN: Self.topic) == violation)
+    }
+}
