@@ -11,8 +11,11 @@ public struct TestPKI: Sendable {
     public var serverCertificateFile: String { directory.appendingPathComponent("server.pem").path }
     public var serverKeyFile: String { directory.appendingPathComponent("server.key").path }
 
+    /// AWS's hostnames, plus attacker hostnames: the test server answers for those too, so a
+    /// relay that wrongly fetched from them would be caught in the server's request log.
     public static let awsHostnames = [
         "sns.us-east-1.amazonaws.com", "sns.us-west-2.amazonaws.com", "sns.eu-west-1.amazonaws.com",
+        "evil.example", "sns.us-east-1.amazonaws.com.evil.example",
     ]
 
     /// Writes ca.pem, server.pem and server.key into `directory`.

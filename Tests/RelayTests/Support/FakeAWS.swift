@@ -1,0 +1,65 @@
+import Foundation
+import TestSupport
+
+/// A real HTTPS server (fake_aws.py) that plays SNS's certificate and subscription hosts, with
+/// a certificate from a test CA. The relay reaches it through `outbound.ca_file` and
+/// `outbound.connect_to`, so its host policy and TLS checks run unchanged.
+final class FakeAWS: Sendable {
+    struct Request: Decodable, Equatable {
+        let method: String
+        let path: String
+        let host: String
+    }
+
+    let directory: URL
+    let pki: TestPKI
+    let port: Int
+    private let process: TestProcess
+
+    static func start(moto: String? = nil) async throws -> FakeAWS {
+        let directory = try makeTemporaryDirectory("fake-aws")
+        let pki = try TestPKI(directory: directory.appendingPathComponent("pki"))
+        let files = directory.appendingPathComponent("files")
+        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+        let portFile = directory.appendingPathComponent("port")
+        var arguments = [
+            supportFile("fake_aws.py"), "--cert", pki.serverCertificateFile, "--key", pki.serverKeyFile,
+            "--files", files.path, "--log", directory.appendingPathComponent("requests.log").path, "--port-file", portFile.path,
+        ]
+        if let moto { arguments += ["--moto", moto] }
+        let process = try TestProcess(executable: "python3", arguments: arguments, outputFile: directory.appendingPathComponent("output.log"))
+        let port = try await eventually("fake AWS to listen") { () -> Int? in
+            if !process.isRunning { throw TestTimeout(what: "fake AWS, which exited: \(process.output)") }
+            return (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0) }
+        }
+        return FakeAWS(directory: directory, pki: pki, port: port, process: process)
+    }
+
+    private init(directory: URL, pki: TestPKI, port: Int, process: TestProcess) {
+        self.directory = directory
+        self.pki = pki
+        self.port = port
+        self.process = process
+    }
+
+    /// `connect_to` entries pointing every test AWS hostname at this server.
+    var connectTo: [String] {
+        TestPKI.awsHostnames.map { "\($0):443:127.0.0.1:\(port)" } + ["sns.us-east-1.amazonaws.com:8443:127.0.0.1:\(port)"]
+    }
+
+    /// Makes `identity`'s certificate downloadable and returns the SigningCertURL that names it.
+    func publish(_ identity: TestSigningIdentity, name: String = "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem", host: String = "sns.us-east-1.amazonaws.com") throws -> String {
+        try identity.certificatePEM.write(to: directory.appendingPathComponent("files").appendingPathComponent(name), atomically: true, encoding: .utf8)
+        return "https://\(host)/\(name)"
+    }
+
+    /// Every request the server received so far.
+    func requests() -> [Request] {
+        let text = (try? String(contentsOf: directory.appendingPathComponent("requests.log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Request.self, from: Data($0.utf8)) }
+    }
+
+    func stop() {
+        process.terminate()
+    }
+}
