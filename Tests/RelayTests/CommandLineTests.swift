@@ -1,0 +1,131 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import SNS
+import TestSupport
+import Testing
+
+/// `defender-relay verify` and `defender-relay subscriptions`, run as the built binary.
+@Suite(.timeLimit(.minutes(2)))
+struct CommandLineTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../SNSTests/Fixtures/sns-genuine").standardized
+
+    @Test(arguments: [
+        ("aws-sdk-java-v2-2026", "test-notification-no-subject.json", "2026-03-06T20:05:00Z"),
+        ("aws-sdk-java-v2-2026", "test-notification-signature-v2.json", "2026-03-06T20:05:00Z"),
+        ("aws-sdk-java-v2-2026", "test-subscription-confirmation.json", "2026-03-06T20:05:00Z"),
+        ("aws-sdk-java-v2-2026", "test-unsubscribe-confirmation.json", "2026-03-06T20:05:00Z"),
+        ("aws-php-sns-message-validator-2022", "notification-sv2-subject.json", "2022-07-28T23:00:00Z"),
+        ("aws-php-sns-message-validator-2017", "notification-sv1-subject.json", "2017-06-29T20:00:00Z"),
+    ])
+    func verifyAcceptsMessagesAWSSigned(_ folder: String, _ file: String, _ now: String) async throws {
+        let directory = Self.fixtures.appendingPathComponent(folder)
+        let pem = try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasSuffix(".pem") }!
+        let message = directory.appendingPathComponent(file).path
+        let timestamp = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: message))) as! [String: Any]
+        let near = String((timestamp["Timestamp"] as! String).prefix(19)) + "Z"
+        let result = try await RelayProcess.command(["verify", message, "--cert", directory.appendingPathComponent(pem).path, "--now", near])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.hasPrefix("GENUINE"))
+        _ = now
+    }
+
+    @Test func verifyRefusesTamperedExpiredAndStaleMessages() async throws {
+        let directory = Self.fixtures.appendingPathComponent("aws-sdk-java-v2-2026")
+        let pem = directory.appendingPathComponent("SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem").path
+        let original = try String(contentsOf: directory.appendingPathComponent("test-notification-signature-v2.json"), encoding: .utf8)
+        let tamperedFile = try makeTemporaryDirectory("verify").appendingPathComponent("tampered.json")
+        try original.replacingOccurrences(of: "\"Message\" : \"", with: "\"Message\" : \"X").write(to: tamperedFile, atomically: true, encoding: .utf8)
+        #expect(original != (try String(contentsOf: tamperedFile, encoding: .utf8)))
+
+        let tampered = try await RelayProcess.command(["verify", tamperedFile.path, "--cert", pem, "--now", "2026-03-06T20:05:00Z"])
+        #expect(tampered.status == 1)
+        #expect(tampered.output.contains("signature_mismatch"))
+
+        let stale = try await RelayProcess.command(["verify", directory.appendingPathComponent("test-notification-signature-v2.json").path, "--cert", pem])
+        #expect(stale.status == 1)
+        #expect(stale.output.contains("message_too_old"))
+
+        let weak = Self.fixtures.appendingPathComponent("aws-sdk-ruby-2012")
+        let weakResult = try await RelayProcess.command([
+            "verify", weak.appendingPathComponent("notification-sv1-subject.json").path,
+            "--cert", weak.appendingPathComponent("SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem").path,
+            "--now", "2012-04-30T12:00:00Z",
+        ])
+        #expect(weakResult.status == 1)
+        #expect(weakResult.output.contains("2048"))
+    }
+
+    @Test func verifyFetchesTheCertificateThroughThePolicy() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let url = try fake.publish(.shared)
+        let directory = try makeTemporaryDirectory("verify-fetch")
+        let message = directory.appendingPathComponent("message.json")
+        try Data(try TestEnvelope(type: .notification, certificateURL: url).signed().body).write(to: message)
+        let config = directory.appendingPathComponent("config.yaml")
+        try """
+            outbound:
+              ca_file: \(fake.pki.caFile)
+              connect_to: [\(fake.connectTo.map { "\"\($0)\"" }.joined(separator: ", "))]
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let result = try await RelayProcess.command(["verify", message.path, "--config", config.path])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(fake.requests().count == 1)
+    }
+
+    @Test func subscriptionsCanBeListedAndConfirmedByAnOperator() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let url = try fake.publish(.shared)
+        let directory = try makeTemporaryDirectory("subscriptions")
+        let yaml = """
+            server: {port: 0}
+            sns:
+              allowed_topics: ["\(RelayHarness.topic)"]
+              confirm_subscriptions: manual
+            storage: {url: "sqlite://\(directory.path)/relay.sqlite"}
+            outbound:
+              ca_file: \(fake.pki.caFile)
+              connect_to: [\(fake.connectTo.map { "\"\($0)\"" }.joined(separator: ", "))]
+            """
+        let relay = try await RelayProcess.serve(configurationYAML: yaml, in: directory)
+        defer { relay.process.terminate() }
+        let envelope = try TestEnvelope(type: .subscriptionConfirmation, certificateURL: url).signed()
+        let status = try await TestClient.withClient(host: "127.0.0.1", port: relay.port) { client in
+            try await client.execute(.init("/sns", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(bytes: envelope.body))).head.status
+        }
+        #expect(status == .ok)
+
+        let config = directory.appendingPathComponent("cli.yaml")
+        try yaml.write(to: config, atomically: true, encoding: .utf8)
+        let pending = try await RelayProcess.command(["subscriptions", "list", "--config", config.path])
+        #expect(pending.status == 0)
+        #expect(pending.output.contains(RelayHarness.topic))
+        #expect(pending.output.contains("pending"))
+        #expect(fake.requests().allSatisfy { !$0.path.contains("ConfirmSubscription") })
+
+        let confirm = try await RelayProcess.command(["subscriptions", "confirm", RelayHarness.topic, "--config", config.path])
+        #expect(confirm.status == 0, "\(confirm.output)")
+        #expect(fake.requests().filter { $0.path.contains("ConfirmSubscription") }.count == 1)
+
+        let listed = try await RelayProcess.command(["subscriptions", "list", "--json", "--config", config.path])
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as! [[String: String]]
+        #expect(rows.first?["status"] == "confirmed")
+        #expect(rows.first?["subscriptionArn"]?.hasPrefix(RelayHarness.topic + ":") == true)
+
+        let again = try await RelayProcess.command(["subscriptions", "confirm", RelayHarness.topic, "--config", config.path])
+        #expect(again.status != 0)
+        #expect(again.output.contains("not pending"))
+    }
+
+    @Test func serveRefusesABadConfigurationNamingTheKey() async throws {
+        let directory = try makeTemporaryDirectory("bad-config")
+        let config = directory.appendingPathComponent("bad.yaml")
+        try "server:\n  prot: 8080\n".write(to: config, atomically: true, encoding: .utf8)
+        let result = try await RelayProcess.command(["serve", "--config", config.path])
+        #expect(result.status != 0)
+        #expect(result.output.contains("server.prot"))
+    }
+}
