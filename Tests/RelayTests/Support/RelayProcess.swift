@@ -15,10 +15,14 @@ final class RelayProcess: Sendable {
 
     /// Runs a one-shot command (`verify`, `subscriptions ...`) and returns its exit status and output.
     static func command(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
-        let directory = try makeTemporaryDirectory("relay-cli")
-        let process = try TestProcess(executable: binary, arguments: arguments, environment: environment, outputFile: directory.appendingPathComponent("output.log"))
-        guard let status = await process.waitForExit(timeout: .seconds(30)) else {
-            throw TestTimeout(what: "defender-relay \(arguments.joined(separator: " "))")
+        try await run(binary, arguments, in: try makeTemporaryDirectory("relay-cli"), environment: environment)
+    }
+
+    /// Runs any program to completion.
+    static func run(_ executable: String, _ arguments: [String], in directory: URL, environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        let process = try TestProcess(executable: executable, arguments: arguments, environment: environment, outputFile: directory.appendingPathComponent("run-\(UUID().uuidString.prefix(6)).log"))
+        guard let status = await process.waitForExit(timeout: .seconds(60)) else {
+            throw TestTimeout(what: "\(executable) \(arguments.joined(separator: " "))")
         }
         return (status, process.output)
     }
