@@ -123,6 +123,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
+            // The python helpers are run from their source location, not bundled.
+            exclude: ["Support/fake_aws.py", "Support/moto_sns.py"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -32,16 +32,10 @@ public enum RelayClock {
 
 /// Builds the pieces of the SNS pipeline from the configuration (shared by `serve` and tests).
 public func buildIngest(configuration: RelayConfiguration, dependencies: RelayDependencies) throws -> SNSIngest {
-    let hosts = try configuration.sns.certURLHosts.map(AmazonHostPattern.init)
-    let names = try configuration.sns.certNames.map(AmazonHostPattern.init)
-    let urlPolicy = SigningCertificateURLPolicy(allowedHosts: hosts)
-    let verifier = SNSMessageVerifier(policy: .init(
-        signatureVersions: configuration.sns.signatureVersions,
-        allowedTopics: AllowedTopics(configuration.sns.allowedTopics),
-        freshness: MessageFreshnessPolicy(maxAgeSeconds: configuration.sns.maxMessageAgeSeconds),
-        certificateURLPolicy: urlPolicy
-    ))
-    let subscribePolicy = SubscribeURLPolicy(allowedHosts: hosts)
+    let verifier = try configuration.sns.verifier()
+    let urlPolicy = verifier.policy.certificateURLPolicy
+    let names = try configuration.sns.certificateNamePatterns()
+    let subscribePolicy = SubscribeURLPolicy(allowedHosts: urlPolicy.allowedHosts)
     return SNSIngest(
         verifier: verifier,
         subscribeURLPolicy: subscribePolicy,
@@ -110,6 +104,9 @@ public func buildApplication(
     let router = buildRouter(configuration: configuration, ingest: ingest, store: dependencies.store)
     return Application(
         router: router,
+        // A connection that sends nothing for a minute is closed: a stalled or malicious client
+        // cannot hold connections open forever.
+        server: .http1(configuration: .init(idleTimeout: .seconds(60))),
         configuration: .init(
             address: .hostname(configuration.server.host, port: configuration.server.port),
             serverName: "defender-relay"

@@ -17,7 +17,7 @@ struct ConfigurationOptions: ParsableArguments {
         do {
             return try RelayConfiguration.load(path: path, environment: environment)
         } catch {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description)
         }
     }
 }
@@ -32,5 +32,14 @@ enum RelayLogging {
             return handler
         }
         return Logger(label: "defender-relay")
+    }
+}
+
+/// A command that ran but could not do what was asked; printed as `Error: <sentence>`, exit 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

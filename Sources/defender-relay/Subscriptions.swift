@@ -60,14 +60,24 @@ struct Subscriptions: AsyncParsableCommand {
         func run() async throws {
             let configuration = try options.load()
             let store = try StoreFactory.open(configuration)
-            defer { Task { await store.close() } }
+            let result: Result<String, any Error>
+            do {
+                result = .success(try await confirm(configuration: configuration, store: store))
+            } catch {
+                result = .failure(error)
+            }
+            await store.close()
+            print(try result.get())
+        }
+
+        private func confirm(configuration: RelayConfiguration, store: any Store) async throws -> String {
             guard let subscription = try await store.subscription(topicARN: topicARN) else {
-                throw ValidationError("No subscription is recorded for \(topicARN).")
+                throw CommandFailure("No subscription is recorded for \(topicARN).")
             }
             guard subscription.status == .pending, let subscribeURL = subscription.subscribeURL else {
-                throw ValidationError("The subscription to \(topicARN) is \(subscription.status.rawValue), not pending.")
+                throw CommandFailure("The subscription to \(topicARN) is \(subscription.status.rawValue), not pending.")
             }
-            let hosts = try configuration.sns.certURLHosts.map(AmazonHostPattern.init)
+            let hosts = try configuration.sns.certificateHostPatterns()
             let outcome = try await CurlClient.withClient(configuration: CurlConfiguration(configuration.outbound)) { curl in
                 await SubscriptionConfirmer(curl: curl, policy: SubscribeURLPolicy(allowedHosts: hosts))
                     .confirm(subscribeURL: subscribeURL, topicARN: topicARN)
@@ -76,11 +86,10 @@ struct Subscriptions: AsyncParsableCommand {
             switch outcome {
             case .confirmed(let subscriptionARN):
                 try await store.markConfirmed(topicARN: topicARN, subscriptionARN: subscriptionARN, at: now)
-                print("Confirmed \(topicARN)\(subscriptionARN.map { " as \($0)" } ?? "").")
+                return "Confirmed \(topicARN)\(subscriptionARN.map { " as \($0)" } ?? "")."
             case .transientFailure(let reason), .permanentFailure(let reason):
                 try await store.markConfirmationFailed(topicARN: topicARN, reason: reason, at: now)
-                print("Not confirmed: \(reason)")
-                throw ExitCode(1)
+                throw CommandFailure("Not confirmed: \(reason)")
             }
         }
     }

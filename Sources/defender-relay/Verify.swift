@@ -49,21 +49,15 @@ struct Verify: AsyncParsableCommand {
         } catch {
             return (false, "NOT GENUINE (\(error.code)): \(error.detail)")
         }
-        let hosts: [AmazonHostPattern]
+        let verifier: SNSMessageVerifier
         let names: [AmazonHostPattern]
         do {
-            hosts = try configuration.sns.certURLHosts.map(AmazonHostPattern.init)
-            names = try configuration.sns.certNames.map(AmazonHostPattern.init)
+            verifier = try configuration.sns.verifier(allowedTopics: AllowedTopics(["*"]))
+            names = try configuration.sns.certificateNamePatterns()
         } catch {
             return (false, "NOT VERIFIED: invalid sns.cert_url_hosts or sns.cert_names: \(error)")
         }
-        let urlPolicy = SigningCertificateURLPolicy(allowedHosts: hosts)
-        let verifier = SNSMessageVerifier(policy: .init(
-            signatureVersions: configuration.sns.signatureVersions,
-            allowedTopics: AllowedTopics(["*"]),
-            freshness: MessageFreshnessPolicy(maxAgeSeconds: configuration.sns.maxMessageAgeSeconds),
-            certificateURLPolicy: urlPolicy
-        ))
+        let urlPolicy = verifier.policy.certificateURLPolicy
         if let rejection = verifier.precheck(message, now: now) {
             return (false, "NOT GENUINE (\(rejection.code)): \(rejection.detail)")
         }

@@ -40,7 +40,7 @@ struct RelayHarness {
     /// Runs the relay on a live socket for the duration of `body`.
     func run<T: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
         var logger = Logger(label: "relay-test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["RELAY_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         let curl = CurlClient(configuration: CurlConfiguration(
             timeoutSeconds: configuration.outbound.timeoutSeconds, connectTimeoutSeconds: 2,
             caFile: configuration.outbound.caFile, connectTo: configuration.outbound.connectTo

@@ -1,0 +1,24 @@
+import SNS
+
+extension RelayConfiguration.SNS {
+    /// `cert_url_hosts` compiled; validated at load, so this only throws for hand-built values.
+    public func certificateHostPatterns() throws -> [AmazonHostPattern] {
+        try certURLHosts.map(AmazonHostPattern.init)
+    }
+
+    /// `cert_names` compiled.
+    public func certificateNamePatterns() throws -> [AmazonHostPattern] {
+        try certNames.map(AmazonHostPattern.init)
+    }
+
+    /// The verifier for this configuration; `allowedTopics` overrides `allowed_topics` (the
+    /// offline `verify` command judges any topic).
+    public func verifier(allowedTopics: AllowedTopics? = nil) throws -> SNSMessageVerifier {
+        SNSMessageVerifier(policy: .init(
+            signatureVersions: signatureVersions,
+            allowedTopics: allowedTopics ?? AllowedTopics(self.allowedTopics),
+            freshness: MessageFreshnessPolicy(maxAgeSeconds: maxMessageAgeSeconds),
+            certificateURLPolicy: SigningCertificateURLPolicy(allowedHosts: try certificateHostPatterns())
+        ))
+    }
+}

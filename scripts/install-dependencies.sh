@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building and testing defender-relay needs on a Debian machine with Swift:
+#   apt: libcurl4-openssl-dev (the outbound client), libsqlite3-dev (the embedded store)
+#   pip (with --test): moto with its server and boto3 (the SNS peer of the interop tests)
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+with_tests=false
+[ "${1:-}" = "--test" ] && with_tests=true
+
+packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config python3)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "Installing with apt: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if $with_tests; then
+  python3 -m pip --version >/dev/null 2>&1 || {
+    echo "python3 has no pip: install python3-pip" >&2
+    exit 1
+  }
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' 'boto3>=1.34'
+fi

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine and runs the whole test suite: installs the apt and pip packages the
+# tests need, lints the Dockerfile, builds (failing on any compiler warning in this project's
+# code) and runs `swift test`. The exit status is the verdict.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-dependencies.sh --test
+scripts/lint-dockerfile.sh
+
+log=$(mktemp)
+swift build --build-tests 2>&1 | tee "$log" | grep -vE '^\[[0-9]+/[0-9]+\]' || true
+if grep -E "^$(pwd)/(Sources|Tests)/.*(warning|error):" "$log"; then
+  echo "The build has warnings or errors in project code (see above)." >&2
+  exit 1
+fi
+grep -q "Build complete" "$log" || { echo "The build failed." >&2; exit 1; }
+
+results=$(mktemp)
+set +e
+swift test 2>&1 | tee "$results"
+status=${PIPESTATUS[0]}
+set -e
+# One plain summary line for whoever reads only the end of the log.
+passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$results" | grep -oE '[0-9]+' | head -n 1 || true)
+failed=$(grep -oE 'Test run with [0-9]+ tests? .*failed .*with [0-9]+ issues?' "$results" | grep -oE '[0-9]+ issues?' | grep -oE '[0-9]+' | head -n 1 || true)
+echo "swift test: ${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
