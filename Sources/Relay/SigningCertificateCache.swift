@@ -32,8 +32,6 @@ public actor SigningCertificateCache {
     private var entries: [String: Entry] = [:]
     private var waiters: [String: [CheckedContinuation<Result<SigningCertificate, CertificateFetchFailure>, Never>]] = [:]
     private var useCounter: UInt64 = 0
-    /// Network fetches started, for tests and metrics.
-    public private(set) var fetchCount = 0
 
     /// The largest certificate document accepted; real ones are about 2 KiB.
     public static let maxCertificateBytes = 16 * 1024
@@ -92,7 +90,6 @@ public actor SigningCertificateCache {
         if let violation = urlPolicy.check(url) {
             return .failure(.rejected(.certificateURLRejected(url: url, reason: violation)))
         }
-        fetchCount += 1
         let response: CurlResponse
         do {
             response = try await curl.perform(CurlRequest(url: url, maxResponseBytes: Self.maxCertificateBytes))

@@ -12,8 +12,7 @@ public protocol Store: Sendable {
 
     func subscriptions() async throws(StoreError) -> [Subscription]
     func subscription(topicARN: String) async throws(StoreError) -> Subscription?
-    /// Marks the topic's subscription confirmed; `subscribeURL`, when given, must still be the
-    /// pending one (a newer confirmation request wins).
+    /// Marks the topic's subscription confirmed (creating its record when there is none).
     func markConfirmed(topicARN: String, subscriptionARN: String?, at: Int64) async throws(StoreError)
     /// Keeps the subscription pending and remembers why confirming it failed.
     func markConfirmationFailed(topicARN: String, reason: String, at: Int64) async throws(StoreError)
