@@ -39,6 +39,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Pure logic: Device Defender audit and Detect payloads, the check catalog, what changed
+        // between two runs of an audit. No I/O.
+        .target(
+            name: "DeviceDefender",
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -95,6 +101,11 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeviceDefenderTests",
+            dependencies: ["DeviceDefender"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

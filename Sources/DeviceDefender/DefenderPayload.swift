@@ -1,0 +1,30 @@
+/// What an SNS Notification's Message turned out to be. Nothing a genuine topic sends is
+/// dropped: anything that is not a Device Defender payload is kept as unrecognized.
+public enum DefenderPayload: Sendable, Equatable {
+    case audit(AuditNotification)
+    case detect(DetectViolation)
+    /// With why it is not an audit or Detect payload.
+    case unrecognized(reason: String)
+
+    /// Classifies by shape (`taskId` + `auditDetails` is an audit, `violationId` +
+    /// `violationEventType` a Detect event), then decodes strictly.
+    public static func classify(_ message: String, catalog: CheckCatalog = .known) -> DefenderPayload {
+        let looksLikeAudit = message.contains("\"taskId\"") || message.contains("\"auditDetails\"")
+        let looksLikeDetect = message.contains("\"violationId\"") || message.contains("\"violationEventType\"")
+        if looksLikeAudit && !looksLikeDetect {
+            do {
+                return .audit(try AuditNotification.decode(message, catalog: catalog))
+            } catch {
+                return .unrecognized(reason: "not an audit notification: \(error)")
+            }
+        }
+        if looksLikeDetect {
+            do {
+                return .detect(try DetectViolation.decode(message))
+            } catch {
+                return .unrecognized(reason: "not a Detect violation: \(error)")
+            }
+        }
+        return .unrecognized(reason: "neither an audit notification nor a Detect violation")
+    }
+}
