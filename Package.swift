@@ -63,6 +63,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
+                "DeviceDefender",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -71,7 +72,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "SNS", "Curl", "Storage",
+                "SNS", "Curl", "Storage", "DeviceDefender",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -30,13 +30,25 @@ public struct AuditChange: Sendable, Equatable, Codable {
     /// Non-compliant before and now, with the same count: known findings.
     public var unchanged: [Entry]
 
+    public init(
+        previousTaskID: String? = nil, newlyNonCompliant: [Entry] = [], worsened: [Entry] = [], improved: [Entry] = [],
+        resolved: [Entry] = [], unchanged: [Entry] = []
+    ) {
+        self.previousTaskID = previousTaskID
+        self.newlyNonCompliant = newlyNonCompliant
+        self.worsened = worsened
+        self.improved = improved
+        self.resolved = resolved
+        self.unchanged = unchanged
+    }
+
     public var isFirstRun: Bool { previousTaskID == nil }
     /// True when anything got worse: the signal for "only alert on change".
     public var hasNewFindings: Bool { !newlyNonCompliant.isEmpty || !worsened.isEmpty }
 
     /// Compares `current` with `previous` (nil for a first run: every finding is new).
     public static func between(previous: AuditNotification?, current: AuditNotification) -> AuditChange {
-        var change = AuditChange(previousTaskID: previous?.taskID, newlyNonCompliant: [], worsened: [], improved: [], resolved: [], unchanged: [])
+        var change = AuditChange(previousTaskID: previous?.taskID)
         var before: [String: AuditCheckResult] = [:]
         for check in previous?.checks ?? [] { before[check.checkName] = check }
         for check in current.checks {

@@ -6,6 +6,15 @@ public enum DefenderPayload: Sendable, Equatable {
     /// With why it is not an audit or Detect payload.
     case unrecognized(reason: String)
 
+    /// `audit`, `detect` or `unrecognized`: for logs, metrics and routing.
+    public var kind: String {
+        switch self {
+        case .audit: "audit"
+        case .detect: "detect"
+        case .unrecognized: "unrecognized"
+        }
+    }
+
     /// Classifies by shape (`taskId` + `auditDetails` is an audit, `violationId` +
     /// `violationEventType` a Detect event), then decodes strictly.
     public static func classify(_ message: String, catalog: CheckCatalog = .known) -> DefenderPayload {

@@ -1,3 +1,4 @@
+import DeviceDefender
 import Logging
 import SNS
 import Storage
@@ -66,9 +67,12 @@ public struct SNSIngest: Sendable {
             return refuse(rejection, message, logger)
         }
 
+        // Decoding is pure and cannot fail the request: whatever the Message is, it is stored.
+        let payload = message.type == .notification ? DefenderPayload.classify(message.message) : nil
+        if let payload { logger[metadataKey: "payload"] = "\(payload.kind)" }
         let outcome: RecordOutcome
         do {
-            outcome = try await store.record(StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message))
+            outcome = try await store.record(StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message), payload: payload)
         } catch {
             logger.error("sns message not stored", metadata: ["outcome": "store_unavailable", "error": "\(error)"])
             return IngestResult(status: 503, code: "store_unavailable", detail: "The message could not be stored; SNS will retry it.", messageID: message.messageID)

@@ -32,6 +32,71 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2-device-defender-summaries") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_tasks (
+                    task_id TEXT PRIMARY KEY NOT NULL,
+                    account_id TEXT NOT NULL,
+                    task_type TEXT NOT NULL,
+                    task_status TEXT NOT NULL,
+                    scheduled_audit_name TEXT,
+                    series_key TEXT NOT NULL,
+                    failed_checks_count INTEGER NOT NULL,
+                    canceled_checks_count INTEGER NOT NULL,
+                    non_compliant_checks_count INTEGER NOT NULL,
+                    compliant_checks_count INTEGER NOT NULL,
+                    total_checks_count INTEGER NOT NULL,
+                    task_start_time INTEGER NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    source_message_id TEXT NOT NULL,
+                    non_compliant_resources INTEGER NOT NULL,
+                    previous_task_id TEXT,
+                    has_new_findings INTEGER NOT NULL,
+                    change_summary TEXT NOT NULL,
+                    warnings TEXT NOT NULL
+                );
+                CREATE INDEX audit_tasks_newest ON audit_tasks (task_start_time DESC, task_id DESC);
+                CREATE INDEX audit_tasks_by_series ON audit_tasks (series_key, task_start_time);
+                CREATE TABLE audit_check_results (
+                    task_id TEXT NOT NULL REFERENCES audit_tasks (task_id) ON DELETE CASCADE,
+                    check_name TEXT NOT NULL,
+                    check_run_status TEXT NOT NULL,
+                    non_compliant_resources_count INTEGER NOT NULL,
+                    total_resources_count INTEGER NOT NULL,
+                    message TEXT,
+                    error_code TEXT,
+                    severity TEXT NOT NULL,
+                    account_id TEXT NOT NULL,
+                    task_start_time INTEGER NOT NULL,
+                    PRIMARY KEY (task_id, check_name)
+                );
+                CREATE INDEX audit_check_results_by_check ON audit_check_results (check_name, account_id, task_start_time);
+                CREATE TABLE detect_violations (
+                    message_id TEXT PRIMARY KEY NOT NULL,
+                    violation_id TEXT NOT NULL,
+                    thing_name TEXT NOT NULL,
+                    security_profile_name TEXT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    event_time INTEGER NOT NULL,
+                    behavior_name TEXT NOT NULL,
+                    metric TEXT,
+                    criteria TEXT,
+                    metric_value TEXT,
+                    verification_state TEXT,
+                    received_at INTEGER NOT NULL,
+                    UNIQUE (violation_id, event_type, event_time)
+                );
+                CREATE INDEX detect_violations_newest ON detect_violations (event_time DESC);
+                CREATE TABLE unrecognized_notifications (
+                    message_id TEXT PRIMARY KEY NOT NULL,
+                    topic_arn TEXT NOT NULL,
+                    subject TEXT,
+                    message TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    received_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

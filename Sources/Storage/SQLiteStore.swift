@@ -1,10 +1,12 @@
+import DeviceDefender
 import Foundation
 import GRDB
 
 /// The embedded default store: one SQLite file in WAL mode, schema migrated by version.
 ///
 /// `synchronous = FULL` makes every commit durable across power loss, not only a crash of
-/// this process; the group committer amortises that fsync over concurrent requests.
+/// this process; the group committer amortises that fsync over concurrent requests. GRDB runs
+/// every statement on its own threads, never on the Swift concurrency pool.
 public final class SQLiteStore: Store {
     public let path: String
     private let pool: DatabasePool
@@ -35,75 +37,40 @@ public final class SQLiteStore: Store {
         committer = GroupCommitter(pool: pool)
     }
 
-    /// The schema version this database is at (the last applied migration).
-    public func schemaVersion() async throws(StoreError) -> String? {
-        try await read { db in try SQLiteSchema.migrator.appliedMigrations(db).last }
+    /// The migrations applied to this database, oldest first.
+    public func appliedMigrations() async throws(StoreError) -> [String] {
+        try await read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
     }
 
-    public func record(_ message: StoredMessage, effect: SubscriptionEffect) async throws(StoreError) -> RecordOutcome {
+    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?) async throws(StoreError) -> RecordOutcome {
         try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO sns_messages (message_id, type, topic_arn, subject, message, sns_timestamp,
-                        signature_version, signing_cert_url, raw_envelope, received_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (message_id) DO NOTHING
-                    """,
-                arguments: [
-                    message.messageID, message.type, message.topicARN, message.subject, message.message,
-                    message.snsTimestamp, message.signatureVersion, message.signingCertURL,
-                    Data(message.rawEnvelope), message.receivedAt,
-                ]
-            )
+            try db.run(SummarySQL.insertMessage(message))
             guard db.changesCount == 1 else { return RecordOutcome.duplicate }
-            try SQLiteStore.apply(effect, of: message, in: db)
+            try db.run(SummarySQL.apply(effect, topicARN: message.topicARN, at: message.receivedAt))
+            switch payload {
+            case .audit(let audit)?:
+                try db.run(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt))
+                // Another MessageId already carried this taskId: one audit, stored once.
+                guard db.changesCount == 1 else { break }
+                for check in audit.checks { try db.run(SummarySQL.insertCheck(check, of: audit)) }
+                let previous = try db.rows(SummarySQL.previousAudit(of: audit)).first.map { row in
+                    SummarySQL.previousNotification(taskID: row.text("task_id"), checkRows: try db.rows(SummarySQL.checks(ofTask: row.text("task_id"))))
+                }
+                try db.run(SummarySQL.storeChange(AuditChange.between(previous: previous, current: audit), taskID: audit.taskID))
+            case .detect(let violation)?:
+                try db.run(SummarySQL.insertViolation(violation, messageID: message.messageID, receivedAt: message.receivedAt))
+            case .unrecognized(let reason)?:
+                try db.run(SummarySQL.insertUnrecognized(message, reason: reason))
+            case nil:
+                break
+            }
             return RecordOutcome.recorded
-        }
-    }
-
-    private static func apply(_ effect: SubscriptionEffect, of message: StoredMessage, in db: Database) throws {
-        let now = message.receivedAt
-        switch effect {
-        case .confirmationRequested(let subscribeURL):
-            try db.execute(
-                sql: """
-                    INSERT INTO subscriptions (topic_arn, status, subscribe_url, last_error, updated_at)
-                    VALUES (?, 'pending', ?, NULL, ?)
-                    ON CONFLICT (topic_arn) DO UPDATE SET status = 'pending', subscribe_url = excluded.subscribe_url,
-                        last_error = NULL, updated_at = excluded.updated_at
-                    """,
-                arguments: [message.topicARN, subscribeURL, now]
-            )
-        case .unsubscribed:
-            try db.execute(
-                sql: """
-                    INSERT INTO subscriptions (topic_arn, status, updated_at) VALUES (?, 'unsubscribed', ?)
-                    ON CONFLICT (topic_arn) DO UPDATE SET status = 'unsubscribed', subscribe_url = NULL,
-                        updated_at = excluded.updated_at
-                    """,
-                arguments: [message.topicARN, now]
-            )
-        case .notificationDelivered:
-            try db.execute(
-                sql: """
-                    INSERT INTO subscriptions (topic_arn, status, updated_at, confirmed_at) VALUES (?, 'confirmed', ?, ?)
-                    ON CONFLICT (topic_arn) DO NOTHING
-                    """,
-                arguments: [message.topicARN, now, now]
-            )
         }
     }
 
     public func storedMessage(id: String) async throws(StoreError) -> StoredMessage? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sns_messages WHERE message_id = ?", arguments: [id]).map { row in
-                StoredMessage(
-                    messageID: row["message_id"], type: row["type"], topicARN: row["topic_arn"], subject: row["subject"],
-                    message: row["message"], snsTimestamp: row["sns_timestamp"], signatureVersion: row["signature_version"],
-                    signingCertURL: row["signing_cert_url"], rawEnvelope: [UInt8](row["raw_envelope"] as Data),
-                    receivedAt: row["received_at"]
-                )
-            }
+            try db.rows(SQLStatement("SELECT * FROM sns_messages WHERE message_id = ?", [.text(id)])).first.map(SummarySQL.message(from:))
         }
     }
 
@@ -116,47 +83,62 @@ public final class SQLiteStore: Store {
     }
 
     public func subscriptions() async throws(StoreError) -> [Subscription] {
-        try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM subscriptions ORDER BY topic_arn").map(SQLiteStore.subscription(from:))
-        }
+        try await read { db in try db.rows(SQLStatement("SELECT * FROM subscriptions ORDER BY topic_arn")).map(SummarySQL.subscription(from:)) }
     }
 
     public func subscription(topicARN: String) async throws(StoreError) -> Subscription? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM subscriptions WHERE topic_arn = ?", arguments: [topicARN])
-                .map(SQLiteStore.subscription(from:))
+            try db.rows(SQLStatement("SELECT * FROM subscriptions WHERE topic_arn = ?", [.text(topicARN)])).first.map(SummarySQL.subscription(from:))
         }
     }
 
     public func markConfirmed(topicARN: String, subscriptionARN: String?, at: Int64) async throws(StoreError) {
-        try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO subscriptions (topic_arn, status, subscription_arn, updated_at, confirmed_at)
-                    VALUES (?, 'confirmed', ?, ?, ?)
-                    ON CONFLICT (topic_arn) DO UPDATE SET status = 'confirmed',
-                        subscription_arn = coalesce(excluded.subscription_arn, subscriptions.subscription_arn),
-                        subscribe_url = NULL, last_error = NULL, updated_at = excluded.updated_at,
-                        confirmed_at = excluded.confirmed_at
-                    """,
-                arguments: [topicARN, subscriptionARN, at, at]
-            )
-        }
+        try await write { db in try db.run(SummarySQL.markConfirmed(topicARN: topicARN, subscriptionARN: subscriptionARN, at: at)) }
     }
 
     public func markConfirmationFailed(topicARN: String, reason: String, at: Int64) async throws(StoreError) {
+        try await write { db in try db.run(SummarySQL.markConfirmationFailed(topicARN: topicARN, reason: reason, at: at)) }
+    }
+
+    public func audits(_ query: AuditQuery) async throws(StoreError) -> AuditPage {
+        try await read { db in SummarySQL.page(from: try db.rows(SummarySQL.audits(query)), limit: query.limit) }
+    }
+
+    public func audit(taskID: String) async throws(StoreError) -> StoredAudit? {
+        try await read { db in
+            guard let row = try db.rows(SummarySQL.audit(taskID: taskID)).first else { return nil }
+            return StoredAudit(summary: SummarySQL.auditSummary(from: row), checks: try db.rows(SummarySQL.checks(ofTask: taskID)).map(SummarySQL.check(from:)))
+        }
+    }
+
+    public func latestChecks(trendLength: Int) async throws(StoreError) -> [CheckStatus] {
+        try await read { db in SummarySQL.latestChecks(from: try db.rows(SummarySQL.checkHistory), trendLength: trendLength) }
+    }
+
+    public func violations(_ query: ViolationQuery) async throws(StoreError) -> [StoredViolation] {
+        try await read { db in try db.rows(SummarySQL.violations(query)).map(SummarySQL.violation(from:)) }
+    }
+
+    public func unrecognizedNotifications(limit: Int) async throws(StoreError) -> [(messageID: String, subject: String?, reason: String)] {
+        let rows = try await read { db in try db.rows(SummarySQL.unrecognized(limit: limit)) }
+        return rows.map { ($0.text("message_id"), $0.optionalText("subject"), $0.text("reason")) }
+    }
+
+    public func prune(messagesBefore: Int64, summariesBefore: Int64?) async throws(StoreError) -> Int {
         try await write { db in
-            try db.execute(
-                sql: "UPDATE subscriptions SET last_error = ?, updated_at = ? WHERE topic_arn = ? AND status = 'pending'",
-                arguments: [reason, at, topicARN]
-            )
+            var deleted = 0
+            for statement in SummarySQL.prune(messagesBefore: messagesBefore, summariesBefore: summariesBefore) {
+                try db.run(statement)
+                deleted += db.changesCount
+            }
+            return deleted
         }
     }
 
     public func checkReady() async throws(StoreError) {
         try await read { db in
             _ = try Row.fetchOne(db, sql: "SELECT 1 FROM sns_messages LIMIT 1")
-            _ = try Row.fetchOne(db, sql: "SELECT 1 FROM subscriptions LIMIT 1")
+            _ = try Row.fetchOne(db, sql: "SELECT 1 FROM audit_tasks LIMIT 1")
         }
     }
 
@@ -165,18 +147,6 @@ public final class SQLiteStore: Store {
     }
 
     // MARK: -
-
-    private static func subscription(from row: Row) -> Subscription {
-        Subscription(
-            topicARN: row["topic_arn"],
-            status: Subscription.Status(rawValue: row["status"]) ?? .pending,
-            subscriptionARN: row["subscription_arn"],
-            subscribeURL: row["subscribe_url"],
-            lastError: row["last_error"],
-            updatedAt: row["updated_at"],
-            confirmedAt: row["confirmed_at"]
-        )
-    }
 
     private func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
@@ -193,6 +163,39 @@ public final class SQLiteStore: Store {
             return try await pool.read(work)
         } catch {
             throw .unavailable(String(describing: error))
+        }
+    }
+}
+
+extension Database {
+    func run(_ statement: SQLStatement) throws {
+        try execute(sql: statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
+    }
+
+    func rows(_ statement: SQLStatement) throws -> [SQLRow] {
+        try Row.fetchAll(self, sql: statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue))).map { row in
+            var columns: [String: SQLValue] = [:]
+            for (name, value) in row {
+                switch value.storage {
+                case .null: columns[name] = .null
+                case .int64(let number): columns[name] = .integer(number)
+                case .double(let number): columns[name] = .integer(Int64(number))
+                case .string(let text): columns[name] = .text(text)
+                case .blob(let data): columns[name] = .blob([UInt8](data))
+                }
+            }
+            return SQLRow(columns: columns)
+        }
+    }
+}
+
+extension SQLValue {
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let value): value.databaseValue
+        case .text(let value): value.databaseValue
+        case .blob(let bytes): Data(bytes).databaseValue
         }
     }
 }

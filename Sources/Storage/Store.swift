@@ -1,9 +1,27 @@
-/// Where verified messages and subscription state live. Every write is durable (committed)
+import DeviceDefender
+
+/// Where verified messages, what they carried, and subscription state live. Every write is durable (committed)
 /// when the call returns: the SNS endpoint answers 200 only after `record` returned.
 public protocol Store: Sendable {
-    /// Stores `message` and applies `effect` in one transaction; `.duplicate` (and no change at
-    /// all) when its MessageId is already stored.
-    func record(_ message: StoredMessage, effect: SubscriptionEffect) async throws(StoreError) -> RecordOutcome
+    /// Stores `message`, what its payload decoded to, and applies `effect`, in one transaction;
+    /// `.duplicate` (and no change at all) when its MessageId is already stored. An audit whose
+    /// taskId is already stored (another MessageId carrying the same audit) is not stored again.
+    func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?) async throws(StoreError) -> RecordOutcome
+
+    /// Audits newest first (by taskStartTime, then taskId), one page at a time.
+    func audits(_ query: AuditQuery) async throws(StoreError) -> AuditPage
+    func audit(taskID: String) async throws(StoreError) -> StoredAudit?
+    /// The latest result per check and account, with the last `trendLength` counts.
+    func latestChecks(trendLength: Int) async throws(StoreError) -> [CheckStatus]
+    /// Detect violation events, newest first.
+    func violations(_ query: ViolationQuery) async throws(StoreError) -> [StoredViolation]
+    /// Payloads that were neither audits nor Detect events: (messageID, reason).
+    func unrecognizedNotifications(limit: Int) async throws(StoreError) -> [(messageID: String, subject: String?, reason: String)]
+
+    /// Deletes raw SNS envelopes (and unrecognized notifications) received before
+    /// `messagesBefore`, and audits and violations before `summariesBefore` when given.
+    /// Returns the number of rows deleted.
+    func prune(messagesBefore: Int64, summariesBefore: Int64?) async throws(StoreError) -> Int
 
     func storedMessage(id: String) async throws(StoreError) -> StoredMessage?
     func messageCount() async throws(StoreError) -> Int
@@ -20,4 +38,11 @@ public protocol Store: Sendable {
     /// Throws when the store cannot serve reads and writes (for `/readyz`).
     func checkReady() async throws(StoreError)
     func close() async
+}
+
+extension Store {
+    /// Records a message that carries no Device Defender payload (confirmations).
+    public func record(_ message: StoredMessage, effect: SubscriptionEffect) async throws(StoreError) -> RecordOutcome {
+        try await record(message, effect: effect, payload: nil)
+    }
 }
