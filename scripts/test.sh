@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-dependencies.sh --test
+DEFENDER_RELAY_TEST_POSTGRES_URL=$(scripts/start-test-postgres.sh)
+export DEFENDER_RELAY_TEST_POSTGRES_URL
 scripts/lint-dockerfile.sh
 
 log=$(mktemp)

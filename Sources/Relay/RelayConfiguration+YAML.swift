@@ -52,7 +52,7 @@ extension RelayConfiguration {
         do {
             _ = try StorageLocation(url: storage.url)
         } catch {
-            throw .invalidValue(key: "storage.url", reason: "'\(storage.url)' is not sqlite://PATH")
+            throw .invalidValue(key: "storage.url", reason: "\(error)")
         }
         if let caFile = outbound.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw .invalidValue(key: "outbound.ca_file", reason: "\(caFile) is not a readable file")

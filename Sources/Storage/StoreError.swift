@@ -11,7 +11,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unavailable(let reason): "store unavailable: \(reason)"
-        case .unsupportedURL(let url): "storage.url '\(url)' is not supported: use sqlite://PATH"
+        case .unsupportedURL(let url): "storage.url '\(url)' is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
         case .migrationFailed(let reason): "store migration failed: \(reason)"
         }
     }

@@ -33,6 +33,13 @@ enum RelayLogging {
         }
         return Logger(label: "defender-relay")
     }
+
+    /// For one-shot commands whose output is their result: only errors are logged.
+    static func quiet() -> Logger {
+        var logger = Logger(label: "defender-relay")
+        logger.logLevel = .error
+        return logger
+    }
 }
 
 /// A command that ran but could not do what was asked; printed as `Error: <sentence>`, exit 1.

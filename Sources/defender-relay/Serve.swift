@@ -16,34 +16,24 @@ struct Serve: AsyncParsableCommand {
         if configuration.sns.allowedTopics.isEmpty {
             logger.warning("sns.allowed_topics is empty: every SNS message will be refused with 403 until a topic is allowed")
         }
-        let store = try StoreFactory.open(configuration)
-        let curl = CurlClient(configuration: CurlConfiguration(configuration.outbound))
-        let host = configuration.server.host
-        let app = try buildApplication(
-            configuration: configuration,
-            dependencies: RelayDependencies(store: store, curl: curl, logger: logger)
-        ) { port in
-            logger.info("defender-relay listening", metadata: ["address": "\(host):\(port)", "sns_path": "\(configuration.server.snsPath)"])
-        }
-        do {
-            try await app.runService()
-        } catch {
+        try await StoreFactory.withStore(url: configuration.storage.url, logger: logger) { store in
+            let curl = CurlClient(configuration: CurlConfiguration(configuration.outbound))
+            let host = configuration.server.host
+            let app = try buildApplication(
+                configuration: configuration,
+                dependencies: RelayDependencies(store: store, curl: curl, logger: logger)
+            ) { port in
+                logger.info("defender-relay listening", metadata: ["address": "\(host):\(port)", "sns_path": "\(configuration.server.snsPath)"])
+            }
+            do {
+                try await app.runService()
+            } catch {
+                await curl.shutdown()
+                throw error
+            }
             await curl.shutdown()
-            await store.close()
-            throw error
         }
-        await curl.shutdown()
-        await store.close()
         logger.info("defender-relay stopped")
-    }
-}
-
-enum StoreFactory {
-    static func open(_ configuration: RelayConfiguration) throws -> any Store {
-        switch try StorageLocation(url: configuration.storage.url) {
-        case .sqlite(let path):
-            return try SQLiteStore(path: path)
-        }
     }
 }
 

@@ -20,9 +20,10 @@ struct Subscriptions: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            let store = try StoreFactory.open(try options.load())
-            let subscriptions = try await store.subscriptions()
-            await store.close()
+            let configuration = try options.load()
+            let subscriptions = try await StoreFactory.withStore(url: configuration.storage.url, logger: RelayLogging.quiet()) { store in
+                try await store.subscriptions()
+            }
             if json {
                 let rows = subscriptions.map { subscription -> [String: String] in
                     var row = ["topicArn": subscription.topicARN, "status": subscription.status.rawValue,
@@ -59,15 +60,10 @@ struct Subscriptions: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            let store = try StoreFactory.open(configuration)
-            let result: Result<String, any Error>
-            do {
-                result = .success(try await confirm(configuration: configuration, store: store))
-            } catch {
-                result = .failure(error)
+            let outcome = try await StoreFactory.withStore(url: configuration.storage.url, logger: RelayLogging.quiet()) { store in
+                try await confirm(configuration: configuration, store: store)
             }
-            await store.close()
-            print(try result.get())
+            print(outcome)
         }
 
         private func confirm(configuration: RelayConfiguration, store: any Store) async throws -> String {

@@ -1,0 +1,95 @@
+/// The PostgreSQL schema, one migration per version, the same tables and meaning as SQLite's.
+/// Migrations are append-only and run under an advisory lock, so replicas starting together
+/// migrate once.
+enum PostgresSchema {
+    static let migrations: [(name: String, sql: String)] = [
+        ("v1-sns-messages-and-subscriptions", """
+            CREATE TABLE sns_messages (
+                message_id TEXT PRIMARY KEY,
+                type TEXT NOT NULL,
+                topic_arn TEXT NOT NULL,
+                subject TEXT,
+                message TEXT NOT NULL,
+                sns_timestamp TEXT NOT NULL,
+                signature_version TEXT NOT NULL,
+                signing_cert_url TEXT NOT NULL,
+                raw_envelope BYTEA NOT NULL,
+                received_at BIGINT NOT NULL
+            );
+            CREATE INDEX sns_messages_by_topic_and_time ON sns_messages (topic_arn, received_at);
+            CREATE INDEX sns_messages_by_time ON sns_messages (received_at);
+            CREATE TABLE subscriptions (
+                topic_arn TEXT PRIMARY KEY,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'unsubscribed')),
+                subscription_arn TEXT,
+                subscribe_url TEXT,
+                last_error TEXT,
+                updated_at BIGINT NOT NULL,
+                confirmed_at BIGINT
+            );
+            """),
+        ("v2-device-defender-summaries", """
+            CREATE TABLE audit_tasks (
+                task_id TEXT PRIMARY KEY,
+                account_id TEXT NOT NULL,
+                task_type TEXT NOT NULL,
+                task_status TEXT NOT NULL,
+                scheduled_audit_name TEXT,
+                series_key TEXT NOT NULL,
+                failed_checks_count BIGINT NOT NULL,
+                canceled_checks_count BIGINT NOT NULL,
+                non_compliant_checks_count BIGINT NOT NULL,
+                compliant_checks_count BIGINT NOT NULL,
+                total_checks_count BIGINT NOT NULL,
+                task_start_time BIGINT NOT NULL,
+                received_at BIGINT NOT NULL,
+                source_message_id TEXT NOT NULL,
+                non_compliant_resources BIGINT NOT NULL,
+                previous_task_id TEXT,
+                has_new_findings BIGINT NOT NULL,
+                change_summary TEXT NOT NULL,
+                warnings TEXT NOT NULL
+            );
+            CREATE INDEX audit_tasks_newest ON audit_tasks (task_start_time DESC, task_id DESC);
+            CREATE INDEX audit_tasks_by_series ON audit_tasks (series_key, task_start_time);
+            CREATE TABLE audit_check_results (
+                task_id TEXT NOT NULL REFERENCES audit_tasks (task_id) ON DELETE CASCADE,
+                check_name TEXT NOT NULL,
+                check_run_status TEXT NOT NULL,
+                non_compliant_resources_count BIGINT NOT NULL,
+                total_resources_count BIGINT NOT NULL,
+                message TEXT,
+                error_code TEXT,
+                severity TEXT NOT NULL,
+                account_id TEXT NOT NULL,
+                task_start_time BIGINT NOT NULL,
+                PRIMARY KEY (task_id, check_name)
+            );
+            CREATE INDEX audit_check_results_by_check ON audit_check_results (check_name, account_id, task_start_time);
+            CREATE TABLE detect_violations (
+                message_id TEXT PRIMARY KEY,
+                violation_id TEXT NOT NULL,
+                thing_name TEXT NOT NULL,
+                security_profile_name TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                event_time BIGINT NOT NULL,
+                behavior_name TEXT NOT NULL,
+                metric TEXT,
+                criteria TEXT,
+                metric_value TEXT,
+                verification_state TEXT,
+                received_at BIGINT NOT NULL,
+                UNIQUE (violation_id, event_type, event_time)
+            );
+            CREATE INDEX detect_violations_newest ON detect_violations (event_time DESC);
+            CREATE TABLE unrecognized_notifications (
+                message_id TEXT PRIMARY KEY,
+                topic_arn TEXT NOT NULL,
+                subject TEXT,
+                message TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                received_at BIGINT NOT NULL
+            );
+            """),
+    ]
+}

@@ -1,0 +1,242 @@
+import DeviceDefender
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+
+/// The store for several replicas behind a load balancer: one PostgreSQL database. Every
+/// deduplication rests on database constraints (`ON CONFLICT DO NOTHING` on MessageId, taskId,
+/// the Detect event), never on a replica's memory, so two replicas receiving the same message
+/// store it once.
+///
+/// The connection pool must run for the store's lifetime: run `run()` (it is a `Service`) and
+/// call `migrate()` once it runs; `StoreFactory.withStore` does both.
+public final class PostgresStore: Store, Service {
+    public let location: PostgresLocation
+    private let client: PostgresClient
+    private let logger: Logger
+
+    public init(location: PostgresLocation, logger: Logger) {
+        self.location = location
+        self.logger = logger
+        let tls: PostgresClient.Configuration.TLS = switch location.tls {
+        case .disable: .disable
+        case .prefer: .prefer(.makeClientConfiguration())
+        case .require: .require(.makeClientConfiguration())
+        }
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: tls
+        )
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.maximumConnections = 20
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// Runs the connection pool until cancelled.
+    public func run() async {
+        await client.run()
+    }
+
+    /// Brings the schema to the current version, once across replicas (advisory lock).
+    public func migrate() async throws(StoreError) {
+        do {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(7406173411)", logger: logger)
+                try await connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
+                var applied = Set<String>()
+                for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
+                    applied.insert(name)
+                }
+                for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
+                    for statement in migration.sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                        try await connection.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                    }
+                    try await connection.query("INSERT INTO schema_migrations (name, applied_at) VALUES (\(migration.name), (extract(epoch from now()) * 1000)::bigint)", logger: logger)
+                }
+            }
+        } catch {
+            throw .migrationFailed("\(location): \(String(reflecting: error))")
+        }
+    }
+
+    /// The migrations applied, oldest first.
+    public func appliedMigrations() async throws(StoreError) -> [String] {
+        try await rows(SQLStatement("SELECT name FROM schema_migrations ORDER BY name")).map { $0.text("name") }
+    }
+
+    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?) async throws(StoreError) -> RecordOutcome {
+        try await transaction { connection in
+            guard try await connection.returnsRow(SummarySQL.insertMessage(message), logger: self.logger) else { return .duplicate }
+            try await connection.run(SummarySQL.apply(effect, topicARN: message.topicARN, at: message.receivedAt), logger: self.logger)
+            switch payload {
+            case .audit(let audit)?:
+                guard try await connection.returnsRow(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt), logger: self.logger) else { break }
+                for check in audit.checks { try await connection.run(SummarySQL.insertCheck(check, of: audit), logger: self.logger) }
+                var previous: AuditNotification?
+                if let previousID = try await connection.rows(SummarySQL.previousAudit(of: audit), logger: self.logger).first?.text("task_id") {
+                    previous = SummarySQL.previousNotification(taskID: previousID, checkRows: try await connection.rows(SummarySQL.checks(ofTask: previousID), logger: self.logger))
+                }
+                try await connection.run(SummarySQL.storeChange(AuditChange.between(previous: previous, current: audit), taskID: audit.taskID), logger: self.logger)
+            case .detect(let violation)?:
+                try await connection.run(SummarySQL.insertViolation(violation, messageID: message.messageID, receivedAt: message.receivedAt), logger: self.logger)
+            case .unrecognized(let reason)?:
+                try await connection.run(SummarySQL.insertUnrecognized(message, reason: reason), logger: self.logger)
+            case nil:
+                break
+            }
+            return .recorded
+        }
+    }
+
+    public func storedMessage(id: String) async throws(StoreError) -> StoredMessage? {
+        try await rows(SQLStatement("SELECT * FROM sns_messages WHERE message_id = ?", [.text(id)])).first.map(SummarySQL.message(from:))
+    }
+
+    public func messageCount() async throws(StoreError) -> Int {
+        try await rows(SQLStatement("SELECT count(*) AS n FROM sns_messages")).first?.int("n") ?? 0
+    }
+
+    public func storedMessageIDs() async throws(StoreError) -> Set<String> {
+        Set(try await rows(SQLStatement("SELECT message_id FROM sns_messages")).map { $0.text("message_id") })
+    }
+
+    public func subscriptions() async throws(StoreError) -> [Subscription] {
+        try await rows(SQLStatement("SELECT * FROM subscriptions ORDER BY topic_arn")).map(SummarySQL.subscription(from:))
+    }
+
+    public func subscription(topicARN: String) async throws(StoreError) -> Subscription? {
+        try await rows(SQLStatement("SELECT * FROM subscriptions WHERE topic_arn = ?", [.text(topicARN)])).first.map(SummarySQL.subscription(from:))
+    }
+
+    public func markConfirmed(topicARN: String, subscriptionARN: String?, at: Int64) async throws(StoreError) {
+        try await transaction { try await $0.run(SummarySQL.markConfirmed(topicARN: topicARN, subscriptionARN: subscriptionARN, at: at), logger: self.logger) }
+    }
+
+    public func markConfirmationFailed(topicARN: String, reason: String, at: Int64) async throws(StoreError) {
+        try await transaction { try await $0.run(SummarySQL.markConfirmationFailed(topicARN: topicARN, reason: reason, at: at), logger: self.logger) }
+    }
+
+    public func audits(_ query: AuditQuery) async throws(StoreError) -> AuditPage {
+        SummarySQL.page(from: try await rows(SummarySQL.audits(query)), limit: query.limit)
+    }
+
+    public func audit(taskID: String) async throws(StoreError) -> StoredAudit? {
+        guard let row = try await rows(SummarySQL.audit(taskID: taskID)).first else { return nil }
+        return StoredAudit(summary: SummarySQL.auditSummary(from: row), checks: try await rows(SummarySQL.checks(ofTask: taskID)).map(SummarySQL.check(from:)))
+    }
+
+    public func latestChecks(trendLength: Int) async throws(StoreError) -> [CheckStatus] {
+        SummarySQL.latestChecks(from: try await rows(SummarySQL.checkHistory), trendLength: trendLength)
+    }
+
+    public func violations(_ query: ViolationQuery) async throws(StoreError) -> [StoredViolation] {
+        try await rows(SummarySQL.violations(query)).map(SummarySQL.violation(from:))
+    }
+
+    public func unrecognizedNotifications(limit: Int) async throws(StoreError) -> [(messageID: String, subject: String?, reason: String)] {
+        try await rows(SummarySQL.unrecognized(limit: limit)).map { ($0.text("message_id"), $0.optionalText("subject"), $0.text("reason")) }
+    }
+
+    public func prune(messagesBefore: Int64, summariesBefore: Int64?) async throws(StoreError) -> Int {
+        try await transaction { connection in
+            var deleted = 0
+            for statement in SummarySQL.prune(messagesBefore: messagesBefore, summariesBefore: summariesBefore) {
+                var counting = statement
+                counting.sql = "WITH deleted AS (\(statement.sql) RETURNING 1) SELECT count(*) AS n FROM deleted"
+                deleted += try await connection.rows(counting, logger: self.logger).first?.int("n") ?? 0
+            }
+            return deleted
+        }
+    }
+
+    public func checkReady() async throws(StoreError) {
+        _ = try await rows(SQLStatement("SELECT 1 AS ok FROM audit_tasks LIMIT 1"))
+        _ = try await rows(SQLStatement("SELECT 1 AS ok FROM sns_messages LIMIT 1"))
+    }
+
+    /// The pool stops with the task that runs `run()`.
+    public func close() async {}
+
+    // MARK: -
+
+    private func rows(_ statement: SQLStatement) async throws(StoreError) -> [SQLRow] {
+        do {
+            return try await client.withConnection { connection in try await connection.rows(statement, logger: self.logger) }
+        } catch {
+            throw .unavailable(PostgresStore.describe(error))
+        }
+    }
+
+    private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .unavailable(PostgresStore.describe(error))
+        }
+    }
+
+    /// PSQLError hides the server's message from `description`; operators need it.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            let server = error.serverInfo?[.message] ?? ""
+            return "PostgreSQL \(error.code): \(server)".trimmingCharacters(in: .whitespaces)
+        }
+        return String(describing: error)
+    }
+}
+
+extension PostgresConnection {
+    func query(_ statement: SQLStatement, logger: Logger) async throws -> PostgresRowSequence {
+        var bindings = PostgresBindings(capacity: statement.arguments.count)
+        for argument in statement.arguments {
+            switch argument {
+            case .null: bindings.appendNull()
+            case .integer(let value): bindings.append(value)
+            case .text(let value): bindings.append(value)
+            case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
+            }
+        }
+        return try await query(PostgresQuery(unsafeSQL: statement.numberedSQL, binds: bindings), logger: logger)
+    }
+
+    func run(_ statement: SQLStatement, logger: Logger) async throws {
+        for try await _ in try await query(statement, logger: logger) {}
+    }
+
+    /// True when an `INSERT ... ON CONFLICT DO NOTHING` inserted its row.
+    func returnsRow(_ statement: SQLStatement, logger: Logger) async throws -> Bool {
+        var returning = statement
+        returning.sql += " RETURNING 1 AS inserted"
+        return !(try await rows(returning, logger: logger)).isEmpty
+    }
+
+    func rows(_ statement: SQLStatement, logger: Logger) async throws -> [SQLRow] {
+        var result: [SQLRow] = []
+        for try await row in try await query(statement, logger: logger) {
+            var columns: [String: SQLValue] = [:]
+            for cell in row {
+                guard let bytes = cell.bytes else {
+                    columns[cell.columnName] = .null
+                    continue
+                }
+                switch cell.dataType {
+                case .int2, .int4, .int8:
+                    columns[cell.columnName] = .integer(try cell.decode(Int64.self))
+                case .numeric, .float8, .float4:
+                    columns[cell.columnName] = .integer(Int64(try cell.decode(Double.self)))
+                case .bytea:
+                    columns[cell.columnName] = .blob(Array(buffer: bytes))
+                default:
+                    columns[cell.columnName] = .text(try cell.decode(String.self))
+                }
+            }
+            result.append(SQLRow(columns: columns))
+        }
+        return result
+    }
+}
