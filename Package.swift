@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "defender-relay",
             dependencies: [
-                "Relay", "SNS", "Curl", "Storage",
+                "Relay", "SNS", "Curl", "Storage", "DeviceDefender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

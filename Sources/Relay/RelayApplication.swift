@@ -48,7 +48,8 @@ public func buildIngest(configuration: RelayConfiguration, dependencies: RelayDe
     )
 }
 
-/// The routes: `POST {sns_path}`, `GET /healthz`, `GET /readyz`.
+/// The routes: `POST {sns_path}`, `GET /healthz`, `GET /readyz`, the `/api/v1` query API and
+/// `/metrics`.
 public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, store: any Store) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.get("/healthz") { _, _ in
@@ -62,6 +63,8 @@ public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, st
             return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be reached: \(error)")
         }
     }
+
+    APIRoutes.add(to: router, store: store, token: configuration.api.token)
 
     let sns = router.group(RouterPath(configuration.server.snsPath))
     if let credentials = configuration.server.basicAuth {

@@ -1,0 +1,81 @@
+import DeviceDefender
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Storage
+
+/// The read-only query API (`/api/v1`) and `/metrics`.
+enum APIRoutes {
+    static func add(to router: Router<BasicRequestContext>, store: any Store, token: String?) {
+        let api = router.group("/api/v1")
+        if let token {
+            api.add(middleware: BearerAuthMiddleware(token: token))
+        }
+        api.get("/audits") { request, _ in
+            try await answer {
+                let query = try APIQueryParameters.auditQuery(parameters(of: request))
+                return APIModels.AuditList(try await store.audits(query))
+            }
+        }
+        api.get("/audits/:taskId") { _, context in
+            let taskID = context.parameters.get("taskId") ?? ""
+            return try await answer {
+                guard let audit = try await store.audit(taskID: taskID) else {
+                    throw APIFailure.notFound("No audit with taskId '\(taskID.prefix(64))' is stored.")
+                }
+                return APIModels.AuditDetail(audit)
+            }
+        }
+        api.get("/checks") { request, _ in
+            try await answer {
+                APIModels.CheckList(try await store.latestChecks(trendLength: try APIQueryParameters.trendLength(parameters(of: request))))
+            }
+        }
+        api.get("/violations") { request, _ in
+            try await answer {
+                APIModels.ViolationList(try await store.violations(try APIQueryParameters.violationQuery(parameters(of: request))))
+            }
+        }
+        api.get("/subscriptions") { _, _ in
+            try await answer { APIModels.SubscriptionList(try await store.subscriptions()) }
+        }
+        router.get("/metrics") { _, _ in
+            do {
+                let text = AuditMetrics.render(try await store.latestChecks(trendLength: 1))
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+                )
+            } catch {
+                return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be read: \(error)")
+            }
+        }
+    }
+
+    enum APIFailure: Error {
+        case notFound(String)
+    }
+
+    /// Maps what a handler throws to the JSON error bodies: 400 for bad parameters, 404, 503
+    /// when the store fails.
+    static func answer(_ body: () async throws -> some Encodable) async throws -> Response {
+        do {
+            return JSONResponse.encode(try await body(), status: .ok)
+        } catch let error as APIParameterError {
+            return JSONResponse.problem(status: .badRequest, code: "invalid_parameter", detail: error.detail)
+        } catch APIFailure.notFound(let detail) {
+            return JSONResponse.problem(status: .notFound, code: "not_found", detail: detail)
+        } catch let error as StoreError {
+            return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be read: \(error)")
+        }
+    }
+
+    static func parameters(of request: Request) -> [String: String] {
+        var result: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters {
+            result[String(key)] = String(value)
+        }
+        return result
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import DeviceDefender
+import Storage
+
+/// Prometheus gauges from the latest audit result per check and account, rendered at scrape
+/// time from the store, so every replica reports the same numbers.
+public enum AuditMetrics {
+    /// The text exposition format (version 0.0.4).
+    public static func render(_ checks: [CheckStatus]) -> String {
+        var text = """
+            # HELP defender_audit_noncompliant_resources Non-compliant resources in the latest Device Defender audit that ran the check.
+            # TYPE defender_audit_noncompliant_resources gauge
+
+            """
+        for check in checks.sorted(by: { ($0.checkName, $0.accountID) < ($1.checkName, $1.accountID) }) {
+            text += "defender_audit_noncompliant_resources{check=\"\(escape(check.checkName))\",account=\"\(escape(check.accountID))\",severity=\"\(check.severity.rawValue)\"} \(check.nonCompliantResourcesCount)\n"
+        }
+        text += """
+            # HELP defender_audit_check_last_run_timestamp_seconds Start time of the latest audit that ran the check.
+            # TYPE defender_audit_check_last_run_timestamp_seconds gauge
+
+            """
+        for check in checks.sorted(by: { ($0.checkName, $0.accountID) < ($1.checkName, $1.accountID) }) {
+            text += "defender_audit_check_last_run_timestamp_seconds{check=\"\(escape(check.checkName))\",account=\"\(escape(check.accountID))\"} \(check.latestTaskStartTime / 1000)\n"
+        }
+        return text
+    }
+
+    /// Label values escape backslash, double quote and newline.
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}
