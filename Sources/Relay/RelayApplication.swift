@@ -114,6 +114,9 @@ public func buildApplication(
             address: .hostname(configuration.server.host, port: configuration.server.port),
             serverName: "defender-relay"
         ),
+        services: [
+            RetentionService(store: dependencies.store, storage: configuration.storage, clock: dependencies.clock, logger: dependencies.logger)
+        ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: dependencies.logger
     )

@@ -132,8 +132,12 @@ extension RelayConfiguration.API {
 
 extension RelayConfiguration.Storage {
     mutating func read(_ node: ConfigNode) throws(ConfigurationError) {
-        try node.mapping(known: ["url"]) { _, value throws(ConfigurationError) in
-            url = try value.string()
+        try node.mapping(known: ["url", "retention_days", "summary_retention_days"]) { key, value throws(ConfigurationError) in
+            switch key {
+            case "url": url = try value.string()
+            case "retention_days": retentionDays = try value.integer(in: 1...36_500)
+            default: summaryRetentionDays = value.isNull ? nil : try value.integer(in: 1...36_500)
+            }
         }
     }
 }

@@ -66,8 +66,15 @@ public struct RelayConfiguration: Sendable {
 
     /// `storage.*`
     public struct Storage: Sendable {
-        /// `url`: `sqlite://RELATIVE/PATH` or `sqlite:///ABSOLUTE/PATH`.
+        /// `url`: `sqlite://RELATIVE/PATH`, `sqlite:///ABSOLUTE/PATH`, or
+        /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for several replicas.
         public var url = "sqlite://data/defender-relay.sqlite"
+        /// `retention_days`: raw SNS envelopes (and unrecognized notifications) older than this
+        /// are deleted; audit summaries and Detect events are kept.
+        public var retentionDays = 400
+        /// `summary_retention_days`: when set, audit summaries and Detect events older than this
+        /// are deleted too. Unset keeps them forever.
+        public var summaryRetentionDays: Int?
 
         public init() {}
     }

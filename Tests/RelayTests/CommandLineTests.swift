@@ -3,6 +3,8 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import SNS
+import Storage
+import Logging
 import TestSupport
 import Testing
 
@@ -128,4 +130,60 @@ struct CommandLineTests {
         #expect(result.status != 0)
         #expect(result.output.contains("server.prot"))
     }
+}
+
+/// Operators' commands over stored audits, and how `serve` stops.
+@Suite(.timeLimit(.minutes(2)))
+struct OperatorCommandTests {
+    @Test(arguments: TestBackend.allCases)
+    func auditsAndChecksPrintWhatIsStored(_ backend: TestBackend) async throws {
+        let url = try await backend.makeDatabaseURL()
+        let config = try makeTemporaryDirectory("audits-cli").appendingPathComponent("config.yaml")
+        try "storage: {url: \"\(url)\"}\n".write(to: config, atomically: true, encoding: .utf8)
+        try await withTestStoreURL(url) { store in
+            try await AuditFixtures.record(AuditFixtures.audit("cli-1", start: 1_764_000_000_000, checks: [("DEVICE_CERTIFICATE_SHARED_CHECK", "COMPLETED_NON_COMPLIANT", 2)]), in: store)
+            try await AuditFixtures.record(AuditFixtures.audit("cli-2", start: 1_764_086_400_000, checks: [("DEVICE_CERTIFICATE_SHARED_CHECK", "COMPLETED_NON_COMPLIANT", 5), ("LOGGING_DISABLED_CHECK", "FAILED", 0)]), in: store)
+        }
+
+        let list = try await RelayProcess.command(["audits", "list", "--config", config.path])
+        #expect(list.status == 0, "\(list.output)")
+        let lines = list.output.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("TASK") == true)
+        #expect(lines.dropFirst().first?.hasPrefix("cli-2") == true)
+        #expect(list.output.contains("1 worse"))
+
+        let show = try await RelayProcess.command(["audits", "show", "cli-2", "--config", config.path])
+        #expect(show.status == 0, "\(show.output)")
+        #expect(show.output.contains("CRITICAL  DEVICE_CERTIFICATE_SHARED_CHECK"))
+        #expect(show.output.contains("WORSE (was 2)"))
+
+        let json = try await RelayProcess.command(["audits", "show", "cli-2", "--json", "--config", config.path])
+        let detail = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        #expect((detail?["audit"] as? [String: Any])?["taskId"] as? String == "cli-2")
+
+        let checks = try await RelayProcess.command(["checks", "--trend", "5", "--config", config.path])
+        #expect(checks.status == 0)
+        #expect(checks.output.contains("DEVICE_CERTIFICATE_SHARED_CHECK"))
+        #expect(checks.output.contains("2 5"))
+
+        let missing = try await RelayProcess.command(["audits", "show", "nope", "--config", config.path])
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("No audit with taskId nope"))
+        try? await TestBackend.drop(url)
+    }
+
+    @Test func serveStopsPromptlyOnSIGTERM() async throws {
+        let directory = try makeTemporaryDirectory("sigterm")
+        let relay = try await RelayProcess.serve(configurationYAML: "server: {port: 0}\nstorage: {url: \"sqlite://\(directory.path)/r.sqlite\"}\n", in: directory)
+        relay.process.terminate()
+        let status = await relay.process.waitForExit(timeout: .seconds(10))
+        #expect(status == 0, "\(relay.output)")
+        #expect(relay.output.contains("defender-relay stopped"))
+    }
+}
+
+func withTestStoreURL<T: Sendable>(_ url: String, _ body: (any Store) async throws -> T) async throws -> T {
+    var logger = Logger(label: "cli-test")
+    logger.logLevel = .critical
+    return try await StoreFactory.withStore(url: url, logger: logger, body)
 }
