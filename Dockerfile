@@ -30,7 +30,7 @@ COPY --from=build /out/defender-relay /usr/local/bin/defender-relay
 COPY config/defender-relay.yaml /etc/defender-relay/defender-relay.yaml
 ENV DEFENDER_RELAY_CONFIG=/etc/defender-relay/defender-relay.yaml \
     RELAY_HOST=0.0.0.0 \
-    RELAY_DATA_DIR=/var/lib/defender-relay
+    RELAY_STORAGE_URL=sqlite:///var/lib/defender-relay/defender-relay.sqlite
 VOLUME ["/var/lib/defender-relay"]
 USER 10001:10001
 EXPOSE 8080
