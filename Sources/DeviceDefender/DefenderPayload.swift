@@ -1,3 +1,5 @@
+import Foundation
+
 /// What an SNS Notification's Message turned out to be. Nothing a genuine topic sends is
 /// dropped: anything that is not a Device Defender payload is kept as unrecognized.
 public enum DefenderPayload: Sendable, Equatable {
@@ -18,8 +20,10 @@ public enum DefenderPayload: Sendable, Equatable {
     /// Classifies by shape (`taskId` + `auditDetails` is an audit, `violationId` +
     /// `violationEventType` a Detect event), then decodes strictly.
     public static func classify(_ message: String, catalog: CheckCatalog = .known) -> DefenderPayload {
-        let looksLikeAudit = message.contains("\"taskId\"") || message.contains("\"auditDetails\"")
-        let looksLikeDetect = message.contains("\"violationId\"") || message.contains("\"violationEventType\"")
+        let keys = (try? JSONSerialization.jsonObject(with: Data(message.utf8))) as? [String: Any]
+        guard let keys else { return .unrecognized(reason: "the message is not a JSON object") }
+        let looksLikeAudit = keys["taskId"] != nil || keys["auditDetails"] != nil
+        let looksLikeDetect = keys["violationId"] != nil || keys["violationEventType"] != nil
         if looksLikeAudit && !looksLikeDetect {
             do {
                 return .audit(try AuditNotification.decode(message, catalog: catalog))

@@ -129,7 +129,7 @@ public final class PostgresStore: Store, Service {
     }
 
     public func latestChecks(trendLength: Int) async throws(StoreError) -> [CheckStatus] {
-        SummarySQL.latestChecks(from: try await rows(SummarySQL.checkHistory), trendLength: trendLength)
+        SummarySQL.latestChecks(from: try await rows(SummarySQL.checkHistory(trendLength: trendLength)), trendLength: trendLength)
     }
 
     public func violations(_ query: ViolationQuery) async throws(StoreError) -> [StoredViolation] {

@@ -112,7 +112,7 @@ public final class SQLiteStore: Store {
     }
 
     public func latestChecks(trendLength: Int) async throws(StoreError) -> [CheckStatus] {
-        try await read { db in SummarySQL.latestChecks(from: try db.rows(SummarySQL.checkHistory), trendLength: trendLength) }
+        try await read { db in SummarySQL.latestChecks(from: try db.rows(SummarySQL.checkHistory(trendLength: trendLength)), trendLength: trendLength) }
     }
 
     public func violations(_ query: ViolationQuery) async throws(StoreError) -> [StoredViolation] {

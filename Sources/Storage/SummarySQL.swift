@@ -230,14 +230,25 @@ enum SummarySQL {
         SQLStatement("SELECT * FROM audit_tasks WHERE task_id = ?", [.text(taskID)])
     }
 
-    /// Each check's results per account, newest first, for the latest-with-trend view.
-    static let checkHistory = SQLStatement(
-        """
-        SELECT check_name, account_id, severity, task_id, task_start_time, check_run_status,
-            non_compliant_resources_count, total_resources_count
-        FROM audit_check_results ORDER BY check_name, account_id, task_start_time DESC, task_id DESC
-        """
-    )
+    /// The last `trendLength` results of each check per account, newest first (window
+    /// functions: SQLite 3.25+ and PostgreSQL both have them).
+    static func checkHistory(trendLength: Int) -> SQLStatement {
+        SQLStatement(
+            """
+            SELECT check_name, account_id, severity, task_id, task_start_time, check_run_status,
+                non_compliant_resources_count, total_resources_count
+            FROM (
+                SELECT *, ROW_NUMBER() OVER (
+                    PARTITION BY check_name, account_id ORDER BY task_start_time DESC, task_id DESC
+                ) AS position
+                FROM audit_check_results
+            ) ranked
+            WHERE position <= ?
+            ORDER BY check_name, account_id, task_start_time DESC, task_id DESC
+            """,
+            [.integer(Int64(max(1, trendLength)))]
+        )
+    }
 
     static func latestChecks(from rows: [SQLRow], trendLength: Int) -> [CheckStatus] {
         var result: [CheckStatus] = []
