@@ -47,6 +47,13 @@ let package = Package(
             name: "DeviceDefender",
             swiftSettings: swiftSettings
         ),
+        // Pure logic: alerts built from stored events, routing decisions, and how each chat or
+        // mail service renders them within its limits. No I/O.
+        .target(
+            name: "Alerts",
+            dependencies: ["DeviceDefender"],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -113,6 +120,12 @@ let package = Package(
         .testTarget(
             name: "DeviceDefenderTests",
             dependencies: ["DeviceDefender"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AlertsTests",
+            dependencies: ["Alerts", "DeviceDefender"],
+            exclude: ["Snapshots"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,123 @@
+import DeviceDefender
+
+/// One routing rule (`routes:` in the configuration): what it matches, where it sends, and how
+/// often the same unchanged finding may be sent again.
+public struct AlertRoute: Sendable, Equatable {
+    /// Every condition that is set must hold.
+    public struct Match: Sendable, Equatable {
+        public var kinds: [Alert.Kind]?
+        public var taskStatus: [String]?
+        public var taskType: [String]?
+        /// `*` globs.
+        public var scheduledAuditName: String?
+        public var accountID: [String]?
+        /// The alert must carry a non-compliant finding of one of these checks.
+        public var checkName: [String]?
+        public var minimumSeverity: Severity?
+        /// Only alerts with something new or worse since the last run.
+        public var changedOnly: Bool?
+        /// `true`: at least one non-compliant check; `false`: none.
+        public var nonCompliant: Bool?
+        public var eventType: [String]?
+        /// `*` globs.
+        public var securityProfileName: String?
+
+        public init(
+            kinds: [Alert.Kind]? = nil, taskStatus: [String]? = nil, taskType: [String]? = nil, scheduledAuditName: String? = nil,
+            accountID: [String]? = nil, checkName: [String]? = nil, minimumSeverity: Severity? = nil, changedOnly: Bool? = nil,
+            nonCompliant: Bool? = nil, eventType: [String]? = nil, securityProfileName: String? = nil
+        ) {
+            self.kinds = kinds
+            self.taskStatus = taskStatus
+            self.taskType = taskType
+            self.scheduledAuditName = scheduledAuditName
+            self.accountID = accountID
+            self.checkName = checkName
+            self.minimumSeverity = minimumSeverity
+            self.changedOnly = changedOnly
+            self.nonCompliant = nonCompliant
+            self.eventType = eventType
+            self.securityProfileName = securityProfileName
+        }
+
+        public func matches(_ alert: Alert) -> Bool {
+            let attributes = alert.attributes
+            if let kinds, !kinds.contains(alert.kind) { return false }
+            if let taskStatus, !taskStatus.contains(attributes.taskStatus ?? "") { return false }
+            if let taskType, !taskType.contains(attributes.taskType ?? "") { return false }
+            if let pattern = scheduledAuditName, !Glob.matches(pattern, attributes.scheduledAuditName ?? "") { return false }
+            if let accountID, !accountID.contains(alert.accountID ?? "") { return false }
+            if let checkName, !attributes.checkNames.contains(where: { checkName.contains($0) }) { return false }
+            if let minimumSeverity, alert.severity.rank < minimumSeverity.rank { return false }
+            if changedOnly == true, !attributes.hasNewFindings { return false }
+            if let nonCompliant, (attributes.nonCompliantChecks > 0) != nonCompliant { return false }
+            if let eventType, !eventType.contains(attributes.eventType ?? "") { return false }
+            if let pattern = securityProfileName, !Glob.matches(pattern, attributes.securityProfileName ?? "") { return false }
+            return true
+        }
+    }
+
+    public var match: Match
+    public var receivers: [String]
+    /// Evaluation goes on to the next route after this one matched.
+    public var `continue`: Bool
+    /// Within this many seconds, an alert with the same fingerprint is not sent again.
+    public var repeatIntervalSeconds: Int64?
+    public var mute: [MuteWindow]
+
+    public init(match: Match, receivers: [String], continue: Bool = false, repeatIntervalSeconds: Int64? = nil, mute: [MuteWindow] = []) {
+        self.match = match
+        self.receivers = receivers
+        self.continue = `continue`
+        self.repeatIntervalSeconds = repeatIntervalSeconds
+        self.mute = mute
+    }
+}
+
+/// A recurring UTC time window in which a route sends nothing (`mute:` entries such as
+/// `{days: [sat, sun]}` or `{from: "22:00", to: "06:00"}`). A muted alert is not queued later:
+/// muting is for noise a team chose not to hear.
+public struct MuteWindow: Sendable, Equatable {
+    /// 1 = Monday ... 7 = Sunday; empty means every day.
+    public var weekdays: Set<Int>
+    /// Minutes after midnight UTC; from > to wraps past midnight.
+    public var fromMinute: Int
+    public var toMinute: Int
+
+    public init(weekdays: Set<Int> = [], fromMinute: Int = 0, toMinute: Int = 1440) {
+        self.weekdays = weekdays
+        self.fromMinute = fromMinute
+        self.toMinute = toMinute
+    }
+
+    /// `millis` since the Unix epoch.
+    public func contains(_ millis: Int64) -> Bool {
+        let seconds = millis / 1000
+        let minute = Int((seconds % 86_400) / 60)
+        // 1970-01-01 was a Thursday (4).
+        let weekday = Int(((seconds / 86_400) + 3) % 7) + 1
+        let inTime = fromMinute <= toMinute ? (minute >= fromMinute && minute < toMinute) : (minute >= fromMinute || minute < toMinute)
+        guard inTime else { return false }
+        if weekdays.isEmpty { return true }
+        // A window wrapping midnight belongs to the day it started.
+        let day = fromMinute > toMinute && minute < toMinute ? (weekday + 5) % 7 + 1 : weekday
+        return weekdays.contains(day)
+    }
+}
+
+/// `*` matches any run of characters.
+enum Glob {
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1 else { return pattern == text }
+        guard text.hasPrefix(parts[0]) else { return false }
+        var rest = Substring(text.dropFirst(parts[0].count))
+        for part in parts.dropFirst().dropLast() where !part.isEmpty {
+            guard let range = rest.range(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return rest.hasSuffix(parts.last!)
+    }
+}
+
+import Foundation
