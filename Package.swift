@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
@@ -85,8 +86,9 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "SNS", "Curl", "Storage", "DeviceDefender",
+                "SNS", "Curl", "Storage", "DeviceDefender", "Alerts",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -97,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "defender-relay",
             dependencies: [
-                "Relay", "SNS", "Curl", "Storage", "DeviceDefender",
+                "Relay", "SNS", "Curl", "Storage", "DeviceDefender", "Alerts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -156,7 +158,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             // The python helpers are run from their source location, not bundled.
-            exclude: ["Support/fake_aws.py", "Support/moto_sns.py"],
+            exclude: ["Support/fake_aws.py", "Support/moto_sns.py", "Support/fake_chat.py", "Support/fake_smtp.py"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -26,5 +26,5 @@ if $with_tests; then
     echo "python3 has no pip: install python3-pip" >&2
     exit 1
   }
-  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' 'boto3>=1.34'
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' 'boto3>=1.34' 'aiosmtpd>=1.4'
 fi

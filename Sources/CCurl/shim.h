@@ -32,6 +32,9 @@ static inline CURLcode curl_setopt_data_callback(CURL *handle, CURLoption option
     return curl_easy_setopt(handle, option, callback);
 }
 
+/// SMTP's USE_SSL takes a curl_usessl value.
+static inline long curl_usessl_all(void) { return (long)CURLUSESSL_ALL; }
+
 static inline CURLcode curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 import Logging
 import NIOPosix
 import Synchronization
@@ -46,6 +47,19 @@ public final class CurlClient: Sendable {
             result = try await threadPool.runIfActive { [self] in
                 self.performBlocking(request)
             }
+        } catch {
+            throw .unavailable("transfer threads stopped")
+        }
+        return try result.get()
+    }
+
+    /// Sends one mail on a transfer thread. Throws `CurlError`; the SMTP reply code of a refusal
+    /// is in `.transport`'s message.
+    public func sendMail(_ request: CurlMailRequest) async throws(CurlError) -> Int {
+        guard !isShutDown.load(ordering: .acquiring) else { throw .unavailable("shut down") }
+        let result: Result<Int, CurlError>
+        do {
+            result = try await threadPool.runIfActive { [self] in self.sendMailBlocking(request) }
         } catch {
             throw .unavailable("transfer threads stopped")
         }
@@ -164,6 +178,13 @@ public final class CurlClient: Sendable {
             return length
         }
         _ = curl_setopt_pointer(easy, CURLOPT_WRITEDATA, sinkPointer.toOpaque())
+        _ = curl_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION) { buffer, size, count, context in
+            guard let context, let buffer else { return 0 }
+            let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+            sink.appendHeaderLine(UnsafeRawBufferPointer(start: buffer, count: size * count))
+            return size * count
+        }
+        _ = curl_setopt_pointer(easy, CURLOPT_HEADERDATA, sinkPointer.toOpaque())
 
         let code = curl_easy_perform(easy)
         if sink.exceeded || code == CURLE_FILESIZE_EXCEEDED {
@@ -177,7 +198,82 @@ public final class CurlClient: Sendable {
         }
         var status = 0
         _ = curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-        return .success(CurlResponse(status: status, body: sink.bytes))
+        return .success(CurlResponse(status: status, body: sink.bytes, headers: sink.headers))
+    }
+}
+
+extension CurlClient {
+    private func sendMailBlocking(_ request: CurlMailRequest) -> Result<Int, CurlError> {
+        guard let easy = curl_easy_init() else { return .failure(.unavailable("curl_easy_init failed")) }
+        let source = UploadSource(bytes: request.message)
+        let sourcePointer = Unmanaged.passRetained(source)
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        var recipients: UnsafeMutablePointer<curl_slist>?
+        var connectToList: UnsafeMutablePointer<curl_slist>?
+        defer {
+            curl_easy_cleanup(easy)
+            curl_slist_free_all(recipients)
+            curl_slist_free_all(connectToList)
+            sourcePointer.release()
+            errorBuffer.deallocate()
+        }
+        let timeout = request.timeoutSeconds ?? configuration.timeoutSeconds
+        _ = curl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        _ = curl_setopt_string(easy, CURLOPT_URL, request.url)
+        _ = curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+        _ = curl_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeout * 1000)
+        _ = curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, min(configuration.connectTimeoutSeconds, timeout) * 1000)
+        _ = curl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = curl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = configuration.caFile { _ = curl_setopt_string(easy, CURLOPT_CAINFO, caFile) }
+        for entry in configuration.connectTo { connectToList = curl_slist_append(connectToList, entry) }
+        if connectToList != nil { _ = curl_setopt_slist(easy, CURLOPT_CONNECT_TO, connectToList) }
+        if request.requireTLS { _ = curl_setopt_long(easy, CURLOPT_USE_SSL, curl_usessl_all()) }
+        if let username = request.username { _ = curl_setopt_string(easy, CURLOPT_USERNAME, username) }
+        if let password = request.password { _ = curl_setopt_string(easy, CURLOPT_PASSWORD, password) }
+        _ = curl_setopt_string(easy, CURLOPT_MAIL_FROM, "<\(request.from)>")
+        for recipient in request.recipients { recipients = curl_slist_append(recipients, "<\(recipient)>") }
+        _ = curl_setopt_slist(easy, CURLOPT_MAIL_RCPT, recipients)
+        _ = curl_setopt_long(easy, CURLOPT_UPLOAD, 1)
+        _ = curl_setopt_off_t(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.message.count))
+        _ = curl_setopt_data_callback(easy, CURLOPT_READFUNCTION) { buffer, size, count, context in
+            guard let buffer, let context else { return 0 }
+            return Unmanaged<UploadSource>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
+        }
+        _ = curl_setopt_pointer(easy, CURLOPT_READDATA, sourcePointer.toOpaque())
+
+        let code = curl_easy_perform(easy)
+        var reply = 0
+        _ = curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &reply)
+        guard code == CURLE_OK else {
+            if code == CURLE_OPERATION_TIMEDOUT { return .failure(.timedOut(seconds: timeout)) }
+            var message = String(cString: errorBuffer)
+            if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
+            return .failure(.transport(code: Int(code.rawValue), message: reply > 0 ? "SMTP \(reply): \(message)" : message))
+        }
+        return .success(reply)
+    }
+}
+
+/// Feeds an upload from memory to libcurl's read callback.
+private final class UploadSource {
+    let bytes: [UInt8]
+    var offset = 0
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        let count = min(capacity, bytes.count - offset)
+        guard count > 0 else { return 0 }
+        bytes.withUnsafeBufferPointer { source in
+            UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + offset, byteCount: count)
+        }
+        offset += count
+        return count
     }
 }
 
@@ -194,6 +290,18 @@ private final class ResponseSink {
 
     init(limit: Int) {
         self.limit = limit
+    }
+
+    var headers: [(name: String, value: String)] = []
+
+    /// Keeps the headers of the last response only (a 100 Continue or redirect starts over).
+    func appendHeaderLine(_ line: UnsafeRawBufferPointer) {
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("HTTP/") {
+            headers.removeAll()
+        } else if let colon = text.firstIndex(of: ":"), headers.count < 100 {
+            headers.append((String(text[..<colon]).lowercased(), String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+        }
     }
 
     func append(_ chunk: UnsafeRawBufferPointer) -> Bool {

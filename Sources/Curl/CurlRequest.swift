@@ -36,15 +36,48 @@ public struct CurlRequest: Sendable {
     }
 }
 
-/// What came back: the status of the final (and only) response, and its body.
+/// What came back: the status of the final (and only) response, its headers and its body.
 public struct CurlResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
+    /// Header names lowercased.
+    public var headers: [(name: String, value: String)]
 
-    public init(status: Int, body: [UInt8]) {
+    public init(status: Int, body: [UInt8], headers: [(name: String, value: String)] = []) {
         self.status = status
         self.body = body
+        self.headers = headers
     }
 
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+    public func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.last { $0.name == lowered }?.value
+    }
+}
+
+/// One mail to send over SMTP (`smtp://` with STARTTLS, or `smtps://`).
+public struct CurlMailRequest: Sendable {
+    public var url: String
+    /// Refuse to send over `smtp://` unless the server accepts STARTTLS.
+    public var requireTLS: Bool
+    public var username: String?
+    public var password: String?
+    public var from: String
+    public var recipients: [String]
+    /// The RFC 5322 message, CRLF line ends.
+    public var message: [UInt8]
+    public var timeoutSeconds: Int?
+
+    public init(url: String, requireTLS: Bool, username: String?, password: String?, from: String, recipients: [String], message: [UInt8], timeoutSeconds: Int? = nil) {
+        self.url = url
+        self.requireTLS = requireTLS
+        self.username = username
+        self.password = password
+        self.from = from
+        self.recipients = recipients
+        self.message = message
+        self.timeoutSeconds = timeoutSeconds
+    }
 }

@@ -213,4 +213,43 @@ public enum APIModels {
             self.subscriptions = subscriptions.map(SubscriptionInfo.init)
         }
     }
+
+    /// A delivery without its body (it can hold what the alert said, not secrets, but is large).
+    public struct DeliveryInfo: Encodable, Sendable {
+        var id: String
+        var receiver: String
+        var alertId: String
+        var kind: String
+        var state: String
+        var attempts: Int
+        var nextAttemptAt: Int64
+        var createdAt: Int64
+        var updatedAt: Int64
+        var lastError: String?
+        var lastStatus: Int?
+        var deliveredAt: Int64?
+
+        public init(_ delivery: Delivery) {
+            id = delivery.id
+            receiver = delivery.receiver
+            alertId = delivery.alertID
+            kind = delivery.kind
+            state = delivery.state.rawValue
+            attempts = delivery.attempts
+            nextAttemptAt = delivery.nextAttemptAt
+            createdAt = delivery.createdAt
+            updatedAt = delivery.updatedAt
+            lastError = delivery.lastError
+            lastStatus = delivery.lastStatus
+            deliveredAt = delivery.deliveredAt
+        }
+    }
+
+    public struct DeliveryList: Encodable, Sendable {
+        var deliveries: [DeliveryInfo]
+
+        public init(_ deliveries: [Delivery]) {
+            self.deliveries = deliveries.map(DeliveryInfo.init)
+        }
+    }
 }

@@ -37,6 +37,19 @@ enum APIRoutes {
                 APIModels.ViolationList(try await store.violations(try APIQueryParameters.violationQuery(parameters(of: request))))
             }
         }
+        api.get("/deliveries") { request, _ in
+            try await answer {
+                let parameters = parameters(of: request)
+                var state: Delivery.State?
+                if let text = parameters["state"] {
+                    guard let parsed = Delivery.State(rawValue: text) else {
+                        throw APIParameterError(parameter: "state", reason: "must be pending, sending, delivered or dead")
+                    }
+                    state = parsed
+                }
+                return APIModels.DeliveryList(try await store.deliveries(state: state, limit: try APIQueryParameters.limit(parameters, default: 100)))
+            }
+        }
         api.get("/subscriptions") { _, _ in
             try await answer { APIModels.SubscriptionList(try await store.subscriptions()) }
         }

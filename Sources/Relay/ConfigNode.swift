@@ -44,6 +44,68 @@ struct ConfigNode {
         return value
     }
 
+    /// The items of a list.
+    func items() throws(ConfigurationError) -> [ConfigNode] {
+        if isNull { return [] }
+        guard case .sequence(let sequence) = node else { throw .invalidValue(key: key, reason: "must be a list") }
+        return sequence.enumerated().map { ConfigNode(node: $1, key: "\(key)[\($0)]", environment: environment) }
+    }
+
+    /// One value or a list of values.
+    func stringOrList() throws(ConfigurationError) -> [String] {
+        if case .scalar = node { return [try string()] }
+        return try strings()
+    }
+
+    /// A mapping of names to single values (HTTP headers).
+    func stringMap() throws(ConfigurationError) -> [String: String] {
+        if isNull { return [:] }
+        guard case .mapping(let mapping) = node else { throw .invalidValue(key: key, reason: "must be a mapping of names to values") }
+        var result: [String: String] = [:]
+        for (keyNode, valueNode) in mapping {
+            guard case .scalar(let name) = keyNode else { throw .invalidValue(key: key, reason: "names must be plain") }
+            result[name.string] = try ConfigNode(node: valueNode, key: "\(key).\(name.string)", environment: environment).string()
+        }
+        return result
+    }
+
+    func bool() throws(ConfigurationError) -> Bool {
+        switch try string().lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        case let other: throw .invalidValue(key: key, reason: "'\(other)' is not true or false")
+        }
+    }
+
+    func number(in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+        let text = try string()
+        guard let value = Double(text), range.contains(value) else {
+            throw .invalidValue(key: key, reason: "'\(text)' is not a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// `90`, `90s`, `30m`, `4h` or `1d`, as seconds.
+    func duration() throws(ConfigurationError) -> Int64 {
+        let text = try string().trimmingCharacters(in: .whitespaces)
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        let unit = text.last.flatMap { units[$0] }
+        guard let number = Int64(unit == nil ? text : String(text.dropLast())), number > 0 else {
+            throw .invalidValue(key: key, reason: "'\(text)' is not a duration such as 90s, 30m, 4h or 1d")
+        }
+        return number * (unit ?? 1)
+    }
+
+    /// `HH:MM` as minutes after midnight; `24:00` is the end of the day.
+    func timeOfDay() throws(ConfigurationError) -> Int {
+        let text = try string()
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]), (0...24).contains(hours), (0..<60).contains(minutes), hours * 60 + minutes <= 1440 else {
+            throw .invalidValue(key: key, reason: "'\(text)' is not a time such as 22:00")
+        }
+        return hours * 60 + minutes
+    }
+
     func strings() throws(ConfigurationError) -> [String] {
         if isNull { return [] }
         guard case .sequence(let sequence) = node else { throw .invalidValue(key: key, reason: "must be a list") }

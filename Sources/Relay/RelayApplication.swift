@@ -44,6 +44,20 @@ public func buildIngest(configuration: RelayConfiguration, dependencies: RelayDe
         confirmationMode: configuration.sns.confirmSubscriptions,
         store: dependencies.store,
         clock: dependencies.clock,
+        logger: dependencies.logger,
+        planner: configuration.receivers.isEmpty ? nil : try AlertPlanner(configuration: configuration)
+    )
+}
+
+/// The outbox workers, when any receiver is configured.
+public func buildDeliveryService(configuration: RelayConfiguration, dependencies: RelayDependencies) -> DeliveryService? {
+    guard !configuration.receivers.isEmpty else { return nil }
+    return DeliveryService(
+        store: dependencies.store,
+        sender: AlertSender(curl: dependencies.curl, receivers: configuration.receivers, clock: dependencies.clock),
+        policy: configuration.alerts.retryPolicy,
+        receivers: configuration.receivers,
+        clock: dependencies.clock,
         logger: dependencies.logger
     )
 }
@@ -116,7 +130,7 @@ public func buildApplication(
         ),
         services: [
             RetentionService(store: dependencies.store, storage: configuration.storage, clock: dependencies.clock, logger: dependencies.logger)
-        ],
+        ] + (buildDeliveryService(configuration: configuration, dependencies: dependencies).map { [$0] } ?? []),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: dependencies.logger
     )

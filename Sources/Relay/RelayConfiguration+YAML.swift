@@ -17,16 +17,20 @@ extension RelayConfiguration {
         var configuration = RelayConfiguration()
         guard let root, !ConfigNode.isNull(root) else { return configuration }
         let reader = ConfigNode(node: root, key: "", environment: environment)
-        try reader.mapping(known: ["server", "sns", "api", "storage", "outbound"]) { key, section throws(ConfigurationError) in
+        try reader.mapping(known: ["server", "sns", "api", "storage", "outbound", "receivers", "routes", "alerts"]) { key, section throws(ConfigurationError) in
             switch key {
             case "server": try configuration.server.read(section)
             case "sns": try configuration.sns.read(section)
             case "api": try configuration.api.read(section)
             case "storage": try configuration.storage.read(section)
+            case "receivers": configuration.receivers = try readReceivers(section)
+            case "routes": configuration.routes = try readRoutes(section)
+            case "alerts": configuration.alerts = try readAlertSettings(section)
             default: try configuration.outbound.read(section)
             }
         }
         try configuration.validate()
+        try configuration.validateRouting()
         return configuration
     }
 

@@ -1,3 +1,4 @@
+import Alerts
 import SNS
 
 /// Everything `defender-relay serve` is told by its YAML file. Every value has a default, so an
@@ -90,6 +91,12 @@ public struct RelayConfiguration: Sendable {
 
         public init() {}
     }
+
+    /// `receivers:` where alerts can go.
+    public var receivers: [Receiver] = []
+    /// `routes:` which alerts go where, first match wins unless `continue: true`.
+    public var routes: [AlertRoute] = []
+    public var alerts = AlertSettings()
 
     public var server = Server()
     public var sns = SNS()

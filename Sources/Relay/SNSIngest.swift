@@ -17,12 +17,15 @@ public struct SNSIngest: Sendable {
     let store: any Store
     let clock: @Sendable () -> SNSInstant
     let logger: Logger
+    /// Alerts to queue in the transaction that stores each message (nil: no receivers).
+    let planner: AlertPlanner?
 
     public init(
         verifier: SNSMessageVerifier, subscribeURLPolicy: SubscribeURLPolicy, certificates: SigningCertificateCache,
         confirmer: SubscriptionConfirmer, confirmationMode: RelayConfiguration.ConfirmationMode, store: any Store,
-        clock: @escaping @Sendable () -> SNSInstant, logger: Logger
+        clock: @escaping @Sendable () -> SNSInstant, logger: Logger, planner: AlertPlanner? = nil
     ) {
+        self.planner = planner
         self.verifier = verifier
         self.subscribeURLPolicy = subscribeURLPolicy
         self.certificates = certificates
@@ -77,14 +80,18 @@ public struct SNSIngest: Sendable {
         }
         let outcome: RecordOutcome
         do {
-            outcome = try await store.record(StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message), payload: payload)
+            var outbox: OutboxPlanner?
+            if let planner {
+                outbox = { stored, event in planner.plan(stored, event) }
+            }
+            outcome = try await store.record(StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message), payload: payload, planner: outbox)
         } catch {
             logger.error("sns message not stored", metadata: ["outcome": "store_unavailable", "error": "\(error)"])
             return IngestResult(status: 503, code: "store_unavailable", detail: "The message could not be stored; SNS will retry it.", messageID: message.messageID)
         }
 
         if message.type == .subscriptionConfirmation, confirmationMode == .auto {
-            return await confirmIfPending(message, outcome: outcome, logger: logger)
+            return await confirmIfPending(message, body: body, outcome: outcome, logger: logger)
         }
         let code = outcome == .recorded ? (message.type == .subscriptionConfirmation ? "pending_confirmation" : "recorded") : "duplicate"
         logger.info("sns message accepted", metadata: ["outcome": "\(code)"])
@@ -111,7 +118,7 @@ public struct SNSIngest: Sendable {
     /// Visits the SubscribeURL while the topic's subscription is still pending on this very
     /// request. A transient failure answers 503 so that SNS re-delivers the confirmation; the
     /// re-delivery is a duplicate MessageId but the subscription is still pending, so it tries again.
-    private func confirmIfPending(_ message: SNSMessage, outcome: RecordOutcome, logger: Logger) async -> IngestResult {
+    private func confirmIfPending(_ message: SNSMessage, body: [UInt8], outcome: RecordOutcome, logger: Logger) async -> IngestResult {
         let subscription: Subscription?
         do {
             subscription = try await store.subscription(topicARN: message.topicARN)
@@ -133,6 +140,9 @@ public struct SNSIngest: Sendable {
                 return IngestResult(status: 503, code: "store_unavailable", detail: "The confirmation could not be recorded; SNS will retry.", messageID: message.messageID)
             }
             logger.info("sns subscription confirmed", metadata: ["outcome": "confirmed", "subscription_arn": "\(subscriptionARN ?? "unknown")"])
+            if let planner, let alert = planner.alert(for: StoredMessage(message, body: body, receivedAt: clock()), event: .subscription(status: "confirmed")) {
+                try? await store.enqueue(planner.entries(for: alert, now: now), at: now)
+            }
             return IngestResult(status: 200, code: "confirmed", messageID: message.messageID)
         case .transientFailure(let reason):
             try? await store.markConfirmationFailed(topicARN: message.topicARN, reason: reason, at: now)

@@ -16,7 +16,7 @@ public enum AWSURLViolation: Error, Sendable, Equatable {
         case .malformed: "it is not a plain absolute URL (unexpected characters or encoding)"
         case .hasUserinfo: "it carries user information before the host"
         case .hasPort: "it names a port other than the default"
-        case .hostNotAllowed(let host): "host '\(host.prefix(120))' is not an allowed SNS host"
+        case .hostNotAllowed(let host): "host '\(host.prefix(120))' is not an allowed host"
         case .pathNotPEM: "its path does not end in .pem or it has a query"
         case .notAConfirmationRequest: "it is not an Action=ConfirmSubscription request on path /"
         case .hasFragment: "it carries a fragment"

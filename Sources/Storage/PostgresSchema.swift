@@ -91,5 +91,27 @@ enum PostgresSchema {
                 received_at BIGINT NOT NULL
             );
             """),
+        ("v3-alert-outbox", """
+            CREATE TABLE deliveries (
+                id TEXT PRIMARY KEY,
+                receiver TEXT NOT NULL,
+                alert_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                body BYTEA NOT NULL,
+                fingerprint TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead')),
+                attempts BIGINT NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                last_error TEXT,
+                last_status BIGINT,
+                lease_owner TEXT,
+                lease_until BIGINT,
+                delivered_at BIGINT
+            );
+            CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+            CREATE INDEX deliveries_repeats ON deliveries (receiver, fingerprint, created_at);
+            """),
     ]
 }

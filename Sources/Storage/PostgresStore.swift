@@ -67,10 +67,16 @@ public final class PostgresStore: Store, Service {
         try await rows(SQLStatement("SELECT name FROM schema_migrations ORDER BY name")).map { $0.text("name") }
     }
 
-    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?) async throws(StoreError) -> RecordOutcome {
+    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?, planner: OutboxPlanner?) async throws(StoreError) -> RecordOutcome {
         try await transaction { connection in
             guard try await connection.returnsRow(SummarySQL.insertMessage(message), logger: self.logger) else { return .duplicate }
             try await connection.run(SummarySQL.apply(effect, topicARN: message.topicARN, at: message.receivedAt), logger: self.logger)
+            var event: RecordedEvent?
+            switch effect {
+            case .confirmationRequested: event = .subscription(status: "pending")
+            case .unsubscribed: event = .subscription(status: "unsubscribed")
+            case .notificationDelivered: break
+            }
             switch payload {
             case .audit(let audit)?:
                 guard try await connection.returnsRow(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt), logger: self.logger) else { break }
@@ -79,15 +85,60 @@ public final class PostgresStore: Store, Service {
                 if let previousID = try await connection.rows(SummarySQL.previousAudit(of: audit), logger: self.logger).first?.text("task_id") {
                     previous = SummarySQL.previousNotification(taskID: previousID, checkRows: try await connection.rows(SummarySQL.checks(ofTask: previousID), logger: self.logger))
                 }
-                try await connection.run(SummarySQL.storeChange(AuditChange.between(previous: previous, current: audit), taskID: audit.taskID), logger: self.logger)
+                let change = AuditChange.between(previous: previous, current: audit)
+                try await connection.run(SummarySQL.storeChange(change, taskID: audit.taskID), logger: self.logger)
+                event = .audit(audit, change)
             case .detect(let violation)?:
-                try await connection.run(SummarySQL.insertViolation(violation, messageID: message.messageID, receivedAt: message.receivedAt), logger: self.logger)
+                if try await connection.returnsRow(SummarySQL.insertViolation(violation, messageID: message.messageID, receivedAt: message.receivedAt), logger: self.logger) {
+                    event = .detect(violation)
+                }
             case .unrecognized(let reason)?:
                 try await connection.run(SummarySQL.insertUnrecognized(message, reason: reason), logger: self.logger)
+                event = .unrecognized(reason: reason)
             case nil:
                 break
             }
+            if let planner, let event {
+                try await self.enqueue(planner(message, event), at: message.receivedAt, on: connection)
+            }
             return .recorded
+        }
+    }
+
+    private func enqueue(_ entries: [OutboxEntry], at now: Int64, on connection: PostgresConnection) async throws {
+        for entry in entries {
+            if let interval = entry.repeatIntervalSeconds,
+               !(try await connection.rows(SummarySQL.recentlyQueued(entry, since: now - interval * 1000), logger: logger)).isEmpty {
+                continue
+            }
+            try await connection.run(SummarySQL.insertDelivery(entry, at: now), logger: logger)
+        }
+    }
+
+    public func enqueue(_ entries: [OutboxEntry], at now: Int64) async throws(StoreError) {
+        try await transaction { connection in try await self.enqueue(entries, at: now, on: connection) }
+    }
+
+    public func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery] {
+        try await transaction { connection in
+            try await connection.rows(SummarySQL.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, limit: limit, skipLocked: true), logger: self.logger)
+                .map(SummarySQL.delivery(from:))
+        }
+    }
+
+    public func completeDelivery(id: String, owner: String, outcome: DeliveryOutcome, at now: Int64) async throws(StoreError) {
+        try await transaction { try await $0.run(SummarySQL.completeDelivery(id: id, owner: owner, outcome: outcome, at: now), logger: self.logger) }
+    }
+
+    public func deliveries(state: Delivery.State?, limit: Int) async throws(StoreError) -> [Delivery] {
+        try await rows(SummarySQL.deliveries(state: state, limit: limit)).map(SummarySQL.delivery(from:))
+    }
+
+    public func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int {
+        try await transaction { connection in
+            var counting = SummarySQL.retryDead(id: id, at: now)
+            counting.sql = "WITH updated AS (\(counting.sql) RETURNING 1) SELECT count(*) AS n FROM updated"
+            return try await connection.rows(counting, logger: self.logger).first?.int("n") ?? 0
         }
     }
 

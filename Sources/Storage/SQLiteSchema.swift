@@ -97,6 +97,30 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v3-alert-outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE deliveries (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    receiver TEXT NOT NULL,
+                    alert_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead')),
+                    attempts INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    last_error TEXT,
+                    last_status INTEGER,
+                    lease_owner TEXT,
+                    lease_until INTEGER,
+                    delivered_at INTEGER
+                );
+                CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+                CREATE INDEX deliveries_repeats ON deliveries (receiver, fingerprint, created_at);
+                """)
+        }
         return migrator
     }
 }

@@ -42,29 +42,81 @@ public final class SQLiteStore: Store {
         try await read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
     }
 
-    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?) async throws(StoreError) -> RecordOutcome {
+    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?, planner: OutboxPlanner?) async throws(StoreError) -> RecordOutcome {
         try await write { db in
             try db.run(SummarySQL.insertMessage(message))
             guard db.changesCount == 1 else { return RecordOutcome.duplicate }
             try db.run(SummarySQL.apply(effect, topicARN: message.topicARN, at: message.receivedAt))
+            var event: RecordedEvent?
+            switch effect {
+            case .confirmationRequested: event = .subscription(status: "pending")
+            case .unsubscribed: event = .subscription(status: "unsubscribed")
+            case .notificationDelivered: break
+            }
             switch payload {
             case .audit(let audit)?:
                 try db.run(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt))
-                // Another MessageId already carried this taskId: one audit, stored once.
+                // Another MessageId already carried this taskId: one audit, stored (and alerted) once.
                 guard db.changesCount == 1 else { break }
                 for check in audit.checks { try db.run(SummarySQL.insertCheck(check, of: audit)) }
                 let previous = try db.rows(SummarySQL.previousAudit(of: audit)).first.map { row in
                     SummarySQL.previousNotification(taskID: row.text("task_id"), checkRows: try db.rows(SummarySQL.checks(ofTask: row.text("task_id"))))
                 }
-                try db.run(SummarySQL.storeChange(AuditChange.between(previous: previous, current: audit), taskID: audit.taskID))
+                let change = AuditChange.between(previous: previous, current: audit)
+                try db.run(SummarySQL.storeChange(change, taskID: audit.taskID))
+                event = .audit(audit, change)
             case .detect(let violation)?:
                 try db.run(SummarySQL.insertViolation(violation, messageID: message.messageID, receivedAt: message.receivedAt))
+                if db.changesCount == 1 { event = .detect(violation) }
             case .unrecognized(let reason)?:
                 try db.run(SummarySQL.insertUnrecognized(message, reason: reason))
+                event = .unrecognized(reason: reason)
             case nil:
                 break
             }
+            if let planner, let event {
+                try SQLiteStore.enqueue(planner(message, event), at: message.receivedAt, in: db)
+            }
             return RecordOutcome.recorded
+        }
+    }
+
+    private static func enqueue(_ entries: [OutboxEntry], at now: Int64, in db: Database) throws {
+        for entry in entries {
+            if let interval = entry.repeatIntervalSeconds, !(try db.rows(SummarySQL.recentlyQueued(entry, since: now - interval * 1000)).isEmpty) {
+                continue
+            }
+            try db.run(SummarySQL.insertDelivery(entry, at: now))
+        }
+    }
+
+    public func enqueue(_ entries: [OutboxEntry], at now: Int64) async throws(StoreError) {
+        try await write { db in try SQLiteStore.enqueue(entries, at: now, in: db) }
+    }
+
+    public func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery] {
+        // A read first: polling an empty outbox must not queue writes behind the SNS ingest.
+        let due = try await read { db in
+            try Row.fetchOne(db, sql: "SELECT 1 FROM deliveries WHERE (state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?) LIMIT 1", arguments: [now, now]) != nil
+        }
+        guard due else { return [] }
+        return try await write { db in
+            try db.rows(SummarySQL.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, limit: limit, skipLocked: false)).map(SummarySQL.delivery(from:))
+        }
+    }
+
+    public func completeDelivery(id: String, owner: String, outcome: DeliveryOutcome, at now: Int64) async throws(StoreError) {
+        try await write { db in try db.run(SummarySQL.completeDelivery(id: id, owner: owner, outcome: outcome, at: now)) }
+    }
+
+    public func deliveries(state: Delivery.State?, limit: Int) async throws(StoreError) -> [Delivery] {
+        try await read { db in try db.rows(SummarySQL.deliveries(state: state, limit: limit)).map(SummarySQL.delivery(from:)) }
+    }
+
+    public func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int {
+        try await write { db in
+            try db.run(SummarySQL.retryDead(id: id, at: now))
+            return db.changesCount
         }
     }
 

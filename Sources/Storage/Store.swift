@@ -6,7 +6,22 @@ public protocol Store: Sendable {
     /// Stores `message`, what its payload decoded to, and applies `effect`, in one transaction;
     /// `.duplicate` (and no change at all) when its MessageId is already stored. An audit whose
     /// taskId is already stored (another MessageId carrying the same audit) is not stored again.
-    func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?) async throws(StoreError) -> RecordOutcome
+    ///
+    /// `planner`, when given, turns what was stored into outbox entries that are written in the
+    /// same transaction: an alert is never lost between storing and queueing.
+    func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?, planner: OutboxPlanner?) async throws(StoreError) -> RecordOutcome
+
+    /// Queues outbox entries on their own (alerts that follow from a later step, such as a
+    /// confirmed subscription).
+    func enqueue(_ entries: [OutboxEntry], at now: Int64) async throws(StoreError)
+    /// Claims due deliveries for `owner` (a worker of one replica) until `leaseUntil`.
+    func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery]
+    /// Records how an attempt ended; only the lease holder can.
+    func completeDelivery(id: String, owner: String, outcome: DeliveryOutcome, at now: Int64) async throws(StoreError)
+    /// Newest first.
+    func deliveries(state: Delivery.State?, limit: Int) async throws(StoreError) -> [Delivery]
+    /// Puts dead deliveries (one by id, or all) back in the queue; returns how many.
+    func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int
 
     /// Audits newest first (by taskStartTime, then taskId), one page at a time.
     func audits(_ query: AuditQuery) async throws(StoreError) -> AuditPage
@@ -43,6 +58,10 @@ public protocol Store: Sendable {
 extension Store {
     /// Records a message that carries no Device Defender payload (confirmations).
     public func record(_ message: StoredMessage, effect: SubscriptionEffect) async throws(StoreError) -> RecordOutcome {
-        try await record(message, effect: effect, payload: nil)
+        try await record(message, effect: effect, payload: nil, planner: nil)
+    }
+
+    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?) async throws(StoreError) -> RecordOutcome {
+        try await record(message, effect: effect, payload: payload, planner: nil)
     }
 }

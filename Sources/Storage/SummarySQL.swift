@@ -346,6 +346,98 @@ enum SummarySQL {
         return statements
     }
 
+    // MARK: - Outbox
+
+    /// True when this receiver was sent an alert with this fingerprint since `since`.
+    static func recentlyQueued(_ entry: OutboxEntry, since: Int64) -> SQLStatement {
+        SQLStatement(
+            "SELECT 1 AS found FROM deliveries WHERE receiver = ? AND fingerprint = ? AND created_at >= ? AND state <> 'dead' LIMIT 1",
+            [.text(entry.receiver), .text(entry.fingerprint), .integer(since)]
+        )
+    }
+
+    static func insertDelivery(_ entry: OutboxEntry, at now: Int64) -> SQLStatement {
+        SQLStatement(
+            """
+            INSERT INTO deliveries (id, receiver, alert_id, kind, body, fingerprint, state, attempts, next_attempt_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+            ON CONFLICT (id) DO NOTHING
+            """,
+            [.text(entry.id), .text(entry.receiver), .text(entry.alertID), .text(entry.kind), .blob(entry.body), .text(entry.fingerprint), .integer(now), .integer(now), .integer(now)]
+        )
+    }
+
+    /// Takes up to `limit` due deliveries for `owner` until `leaseUntil`; a lease that ran out
+    /// (its replica died mid-send) makes the delivery due again. PostgreSQL skips rows another
+    /// replica is claiming at the same moment.
+    static func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int, skipLocked: Bool) -> SQLStatement {
+        SQLStatement(
+            """
+            UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
+            WHERE id IN (
+                SELECT id FROM deliveries
+                WHERE (state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?)
+                ORDER BY next_attempt_at, created_at LIMIT ?\(skipLocked ? " FOR UPDATE SKIP LOCKED" : "")
+            )
+            RETURNING *
+            """,
+            [.text(owner), .integer(leaseUntil), .integer(now), .integer(now), .integer(now), .integer(Int64(limit))]
+        )
+    }
+
+    static func completeDelivery(id: String, owner: String, outcome: DeliveryOutcome, at now: Int64) -> SQLStatement {
+        let lease = "lease_owner = NULL, lease_until = NULL, attempts = attempts + 1, updated_at = ?"
+        switch outcome {
+        case .delivered(let status):
+            return SQLStatement(
+                "UPDATE deliveries SET state = 'delivered', delivered_at = ?, last_status = ?, last_error = NULL, \(lease) WHERE id = ? AND lease_owner = ?",
+                [.integer(now), .integer(Int64(status)), .integer(now), .text(id), .text(owner)]
+            )
+        case .retry(let at, let error, let status):
+            return SQLStatement(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, last_error = ?, last_status = ?, \(lease) WHERE id = ? AND lease_owner = ?",
+                [.integer(at), .text(error), status.map { .integer(Int64($0)) } ?? .null, .integer(now), .text(id), .text(owner)]
+            )
+        case .dead(let error, let status):
+            return SQLStatement(
+                "UPDATE deliveries SET state = 'dead', last_error = ?, last_status = ?, \(lease) WHERE id = ? AND lease_owner = ?",
+                [.text(error), status.map { .integer(Int64($0)) } ?? .null, .integer(now), .text(id), .text(owner)]
+            )
+        }
+    }
+
+    static func deliveries(state: Delivery.State?, limit: Int) -> SQLStatement {
+        if let state {
+            return SQLStatement("SELECT * FROM deliveries WHERE state = ? ORDER BY created_at DESC, id LIMIT ?", [.text(state.rawValue), .integer(Int64(limit))])
+        }
+        return SQLStatement("SELECT * FROM deliveries ORDER BY created_at DESC, id LIMIT ?", [.integer(Int64(limit))])
+    }
+
+    /// Dead deliveries (one, or all) go back to the queue with a fresh attempt budget.
+    static func retryDead(id: String?, at now: Int64) -> SQLStatement {
+        var statement = SQLStatement(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ?, updated_at = ?, last_error = NULL WHERE state = 'dead'",
+            [.integer(now), .integer(now), .integer(now)]
+        )
+        if let id {
+            statement.sql += " AND id = ?"
+            statement.arguments.append(.text(id))
+        }
+        return statement
+    }
+
+    static func delivery(from row: SQLRow) -> Delivery {
+        var body: [UInt8] = []
+        if case .blob(let bytes) = row["body"] { body = bytes }
+        return Delivery(
+            id: row.text("id"), receiver: row.text("receiver"), alertID: row.text("alert_id"), kind: row.text("kind"), body: body,
+            state: Delivery.State(rawValue: row.text("state")) ?? .pending, attempts: row.int("attempts"),
+            nextAttemptAt: row.int64("next_attempt_at"), createdAt: row.int64("created_at"), updatedAt: row.int64("updated_at"),
+            lastError: row.optionalText("last_error"), lastStatus: row["last_status"].int64.map { Int($0) },
+            deliveredAt: row["delivered_at"].int64
+        )
+    }
+
     // MARK: -
 
     static func json(_ value: some Encodable) -> String {

@@ -16,6 +16,9 @@ public struct TestPKI: Sendable {
     public static let awsHostnames = [
         "sns.us-east-1.amazonaws.com", "sns.us-west-2.amazonaws.com", "sns.eu-west-1.amazonaws.com",
         "evil.example", "sns.us-east-1.amazonaws.com.evil.example",
+        // Chat services and webhooks, played by the delivery tests' server; and a mail server.
+        "hooks.slack.com", "prod-00.westus.logic.azure.com", "discord.com", "chat.googleapis.com", "hooks.example.com",
+        "smtp.example.com",
     ]
 
     /// Writes ca.pem, server.pem and server.key into `directory`.

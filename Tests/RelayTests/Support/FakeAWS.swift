@@ -44,7 +44,8 @@ final class FakeAWS: Sendable {
 
     /// `connect_to` entries pointing every test AWS hostname at this server.
     var connectTo: [String] {
-        TestPKI.awsHostnames.map { "\($0):443:127.0.0.1:\(port)" } + ["sns.us-east-1.amazonaws.com:8443:127.0.0.1:\(port)"]
+        TestPKI.awsHostnames.filter { $0.hasPrefix("sns.") || $0.contains("evil") }.map { "\($0):443:127.0.0.1:\(port)" }
+            + ["sns.us-east-1.amazonaws.com:8443:127.0.0.1:\(port)"]
     }
 
     /// Makes `identity`'s certificate downloadable and returns the SigningCertURL that names it.

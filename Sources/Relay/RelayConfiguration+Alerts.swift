@@ -1,0 +1,87 @@
+import Alerts
+import DeviceDefender
+
+extension RelayConfiguration {
+    /// One `receivers:` entry.
+    public struct Receiver: Sendable, Equatable {
+        public enum Kind: String, Sendable, CaseIterable {
+            case slack, teams, discord, googlechat, webhook, email
+        }
+
+        public var name: String
+        public var kind: Kind
+        /// Chat and webhook receivers: where to POST.
+        public var url: String?
+        /// Webhook only: extra request headers.
+        public var headers: [String: String] = [:]
+        /// Webhook only: signs `timestamp.body` with HMAC-SHA256.
+        public var hmacSecret: String?
+        /// Webhook only: a Mustache template file rendered with the alert.
+        public var template: String?
+        /// Hosts the URL may name (whole-match regexes); defaults per type (hooks.slack.com ...).
+        public var allowedHosts: [String]?
+        /// Sends per second to this receiver; defaults per type (Slack: 1).
+        public var ratePerSecond: Double?
+        /// Email only.
+        public var smtpURL: String?
+        public var requireTLS = true
+        public var username: String?
+        public var password: String?
+        public var from: String?
+        public var to: [String] = []
+
+        public init(name: String, kind: Kind) {
+            self.name = name
+            self.kind = kind
+        }
+
+        /// The hosts each service's webhooks live on, so a mistyped or injected URL cannot send
+        /// alerts (and their data) anywhere else.
+        public var effectiveAllowedHosts: [String] {
+            if let allowedHosts { return allowedHosts }
+            switch kind {
+            case .slack: return [#"hooks\.slack\.com"#]
+            case .teams: return [#"([a-z0-9-]+\.)+(logic\.azure\.com|webhook\.office\.com|powerplatform\.com)"#]
+            case .discord: return [#"(discord\.com|discordapp\.com|ptb\.discord\.com|canary\.discord\.com)"#]
+            case .googlechat: return [#"chat\.googleapis\.com"#]
+            case .webhook, .email: return [".*"]
+            }
+        }
+
+        /// Slack allows about one message a second per webhook; Discord 5 per 2 s; Google Chat 1 per second per space.
+        public var effectiveRatePerSecond: Double {
+            if let ratePerSecond { return ratePerSecond }
+            switch kind {
+            case .slack, .googlechat: return 1
+            case .discord: return 2
+            case .teams: return 2
+            case .webhook: return 10
+            case .email: return 2
+            }
+        }
+    }
+
+    /// `alerts.*`: how alerts are built and delivered.
+    public struct AlertSettings: Sendable, Equatable {
+        /// `console_url`: the link in audit alerts; `{region}` and `{taskId}` are replaced.
+        public var consoleURL = AlertBuilder.defaultConsoleURLTemplate
+        /// `default_receivers`: where alerts no route matched go (none by default).
+        public var defaultReceivers: [String] = []
+        /// `max_attempts`: after this many failed attempts a delivery is dead-lettered.
+        public var maxAttempts = 12
+        /// `max_age_seconds`: a delivery still failing this long after it was queued is dead-lettered.
+        public var maxAgeSeconds: Int64 = 86_400
+        /// `alert_on_subscription_changes`: subscription confirmed / unsubscribed alerts.
+        public var alertOnSubscriptionChanges = true
+        /// `retry_base_seconds`: the first retry waits about this long, doubling each time.
+        public var retryBaseSeconds = 2.0
+        /// `retry_max_delay_seconds`: the longest wait between two attempts.
+        public var retryMaxDelaySeconds = 600.0
+
+        public var retryPolicy: DeliveryRetryPolicy {
+            DeliveryRetryPolicy(baseDelaySeconds: retryBaseSeconds, maxDelaySeconds: retryMaxDelaySeconds, maxAttempts: maxAttempts, maxAgeSeconds: maxAgeSeconds)
+        }
+
+        public init() {}
+    }
+}

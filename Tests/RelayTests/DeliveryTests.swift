@@ -1,0 +1,223 @@
+import Alerts
+import DeviceDefender
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Relay
+import SNS
+import Storage
+import TestSupport
+import Testing
+
+/// Alerts leaving the relay for real: local HTTPS servers play the chat services, aiosmtpd the
+/// mail server; the relay runs on loopback and sends through libcurl.
+@Suite(.timeLimit(.minutes(3)))
+struct DeliveryTests {
+    struct Setup: Sendable {
+        let fake: FakeAWS
+        let chat: FakeChat
+        let certificateURL: String
+    }
+
+    static func receiver(_ name: String, _ kind: RelayConfiguration.Receiver.Kind, _ url: String, _ adjust: (inout RelayConfiguration.Receiver) -> Void = { _ in }) -> RelayConfiguration.Receiver {
+        var receiver = RelayConfiguration.Receiver(name: name, kind: kind)
+        receiver.url = url
+        adjust(&receiver)
+        return receiver
+    }
+
+    func withRelay(
+        receivers: [RelayConfiguration.Receiver], routes: [AlertRoute]? = nil, smtp: [String] = [],
+        _ adjust: (inout RelayConfiguration) -> Void = { _ in },
+        _ body: @Sendable (Setup, RelayHarness, any TestClientProtocol) async throws -> Void
+    ) async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let chat = try await FakeChat.start(pki: fake.pki)
+        defer { chat.stop() }
+        let url = try fake.publish(.shared)
+        let harness = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake) { configuration in
+            configuration.outbound.connectTo = chat.connectTo + smtp + fake.connectTo
+            configuration.receivers = receivers
+            configuration.routes = routes ?? [AlertRoute(match: .init(), receivers: receivers.map(\.name))]
+            configuration.alerts.retryBaseSeconds = 0.1
+            configuration.api.token = "delivery-test-token-0123456789"
+            adjust(&configuration)
+        })
+        try await harness.run { client in try await body(Setup(fake: fake, chat: chat, certificateURL: url), harness, client) }
+    }
+
+    static func auditEnvelope(_ taskID: String, start: Int64 = 1_764_000_000_000, checks: [(String, String, Int)], url: String) throws -> TestEnvelope {
+        try TestEnvelope(type: .notification, message: AuditFixtures.audit(taskID, start: start, checks: checks), certificateURL: url).signed()
+    }
+
+    static let checks = [("DEVICE_CERTIFICATE_SHARED_CHECK", "COMPLETED_NON_COMPLIANT", 3), ("LOGGING_DISABLED_CHECK", "COMPLETED_COMPLIANT", 0)]
+
+    @Test func everyServiceGetsExactlyWhatItsRendererProduced() async throws {
+        let receivers = [
+            Self.receiver("slack", .slack, "https://hooks.slack.com/services/T000/B000/slacksecret"),
+            Self.receiver("teams", .teams, "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=teamssecret"),
+            Self.receiver("discord", .discord, "https://discord.com/api/webhooks/123/discordsecret"),
+            Self.receiver("chat", .googlechat, "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=k&token=chatsecret"),
+            Self.receiver("hook", .webhook, "https://hooks.example.com/defender") {
+                $0.headers = ["X-Team": "iot"]
+                $0.hmacSecret = "shared-secret"
+            },
+        ]
+        try await withRelay(receivers: receivers) { setup, harness, client in
+            let envelope = try Self.auditEnvelope("deliver-1", checks: Self.checks, url: setup.certificateURL)
+            #expect(try await client.postSNS(envelope).status == .ok)
+            let requests = try await eventually("five deliveries") { () -> [FakeChat.Request]? in
+                let requests = setup.chat.requests()
+                return requests.count >= 5 ? requests : nil
+            }
+            #expect(requests.count == 5)
+
+            // What the relay built from the stored audit, rendered here by the same pure code.
+            let audit = try AuditNotification.decode(envelope.fields["Message"]!)
+            let alert = AlertBuilder().audit(audit, change: AuditChange.between(previous: nil, current: audit), topicARN: RelayHarness.topic)
+            func body(_ host: String) -> [UInt8]? { requests.first { $0.host.hasPrefix(host) }?.bytes }
+            #expect(body("hooks.slack.com") == SlackMessage.render(alert))
+            #expect(body("prod-00.westus.logic.azure.com") == TeamsMessage.render(alert))
+            #expect(body("discord.com") == DiscordMessage.render(alert))
+            #expect(body("chat.googleapis.com") == GoogleChatMessage.render(alert))
+            #expect(body("hooks.example.com") == WebhookDocument.render(alert))
+            #expect(requests.first { $0.host.hasPrefix("prod-00") }?.path == "/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=teamssecret")
+
+            let hook = try #require(requests.first { $0.host.hasPrefix("hooks.example.com") })
+            #expect(hook.headers["x-team"] == "iot")
+            #expect(hook.headers["idempotency-key"] == "audit:deliver-1#hook")
+            #expect(hook.headers["content-type"] == "application/json; charset=utf-8")
+            let timestamp = try #require(hook.headers["x-defender-relay-timestamp"])
+            #expect(hook.headers["x-defender-relay-signature"] == "sha256=" + AlertSender.signature(secret: "shared-secret", timestamp: timestamp, body: hook.bytes))
+
+            let delivered = try await eventually("all five recorded as delivered") { () -> [Delivery]? in
+                let rows = try await harness.store.deliveries(state: .delivered, limit: 10)
+                return rows.count == 5 ? rows : nil
+            }
+            #expect(delivered.allSatisfy { $0.attempts == 1 && $0.lastStatus == 200 })
+            // SNS re-delivering the message queues nothing new.
+            #expect(try await client.postSNS(envelope).code == "duplicate")
+            #expect(try await harness.store.deliveries(state: nil, limit: 20).count == 5)
+        }
+    }
+
+    @Test func retriesTransientFailuresHonoursRetryAfterAndDeadLettersTheRest() async throws {
+        let receivers = [
+            Self.receiver("flaky", .webhook, "https://hooks.example.com/flaky/2/x"),
+            Self.receiver("busy", .webhook, "https://hooks.example.com/retry-after/1/x"),
+            Self.receiver("refusing", .webhook, "https://hooks.example.com/status/400/x"),
+            Self.receiver("broken", .webhook, "https://hooks.example.com/status/503/x"),
+            Self.receiver("hanging-up", .webhook, "https://hooks.example.com/close/x"),
+        ]
+        try await withRelay(receivers: receivers, { $0.alerts.maxAttempts = 3 }) { setup, harness, client in
+            #expect(try await client.postSNS(try Self.auditEnvelope("retry-1", checks: Self.checks, url: setup.certificateURL)).status == .ok)
+            let settled = try await eventually(timeout: .seconds(30), "every delivery to settle") { () -> [String: Delivery]? in
+                let rows = try await harness.store.deliveries(state: nil, limit: 10)
+                let done = rows.filter { $0.state == .delivered || $0.state == .dead }
+                return done.count == 5 ? Dictionary(uniqueKeysWithValues: rows.map { ($0.receiver, $0) }) : nil
+            }
+            #expect(settled["flaky"]?.state == .delivered)
+            #expect(settled["flaky"]?.attempts == 3)
+            #expect(settled["busy"]?.state == .delivered)
+            #expect(settled["busy"]?.attempts == 2)
+            let busy = setup.chat.requests(to: "/retry-after/")
+            #expect(busy.count == 2)
+            #expect(busy[1].time - busy[0].time >= 0.95, "Retry-After: 1 was not honoured")
+            #expect(settled["refusing"]?.state == .dead)
+            #expect(settled["refusing"]?.attempts == 1, "a 400 is permanent")
+            #expect(settled["refusing"]?.lastStatus == 400)
+            #expect(settled["broken"]?.state == .dead)
+            #expect(settled["broken"]?.attempts == 3)
+            #expect(settled["broken"]?.lastError?.contains("gave up after 3 attempts") == true)
+            #expect(settled["hanging-up"]?.state == .dead)
+            #expect(settled["hanging-up"]?.attempts == 3)
+
+            let dead = try await client.get("/api/v1/deliveries?state=dead", headers: [.authorization: "Bearer delivery-test-token-0123456789"])
+            let listed = try JSONSerialization.jsonObject(with: Data(dead.body.readableBytesView)) as? [String: Any]
+            #expect((listed?["deliveries"] as? [[String: Any]])?.count == 3)
+
+            // An operator re-queues one dead delivery: it is attempted again.
+            let before = setup.chat.requests(to: "/status/400/").count
+            #expect(try await harness.store.retryDeadDeliveries(id: "audit:retry-1#refusing", at: SNSInstant(date: Date()).millisecondsSince1970) == 1)
+            _ = try await eventually("the retried delivery to be attempted") { setup.chat.requests(to: "/status/400/").count > before ? true : nil }
+        }
+    }
+
+    @Test func spacesSendsToAReceiverWithinItsRate() async throws {
+        let receivers = [Self.receiver("slack", .slack, "https://hooks.slack.com/services/T/B/rate") { $0.ratePerSecond = 2 }]
+        try await withRelay(receivers: receivers) { setup, _, client in
+            for index in 0..<4 {
+                #expect(try await client.postSNS(try Self.auditEnvelope("rate-\(index)", start: Int64(1_000 + index), checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", index + 1)], url: setup.certificateURL)).status == .ok)
+            }
+            let requests = try await eventually("four messages") { () -> [FakeChat.Request]? in
+                let requests = setup.chat.requests()
+                return requests.count == 4 ? requests : nil
+            }
+            let times = requests.map(\.time).sorted()
+            for index in 1..<times.count {
+                #expect(times[index] - times[index - 1] >= 0.45, "sends \(index - 1) and \(index) were \(times[index] - times[index - 1]) s apart")
+            }
+        }
+    }
+
+    @Test func repeatIntervalSilencesTheSameUnchangedFinding() async throws {
+        let receivers = [Self.receiver("slack", .slack, "https://hooks.slack.com/services/T/B/repeat")]
+        let routes = [AlertRoute(match: .init(kinds: [.audit], nonCompliant: true), receivers: ["slack"], repeatIntervalSeconds: 3600)]
+        try await withRelay(receivers: receivers, routes: routes) { setup, harness, client in
+            let finding = [("DEVICE_CERTIFICATE_SHARED_CHECK", "COMPLETED_NON_COMPLIANT", 3)]
+            #expect(try await client.postSNS(try Self.auditEnvelope("daily-1", start: 1_000, checks: finding, url: setup.certificateURL)).status == .ok)
+            #expect(try await client.postSNS(try Self.auditEnvelope("daily-2", start: 2_000, checks: finding, url: setup.certificateURL)).status == .ok)
+            #expect(try await client.postSNS(try Self.auditEnvelope("daily-3", start: 3_000, checks: [("DEVICE_CERTIFICATE_SHARED_CHECK", "COMPLETED_NON_COMPLIANT", 9)], url: setup.certificateURL)).status == .ok)
+            _ = try await eventually("two messages") { setup.chat.requests().count >= 2 ? true : nil }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(setup.chat.requests().count == 2)
+            #expect(try await harness.store.deliveries(state: nil, limit: 10).map(\.alertID).sorted() == ["audit:daily-1", "audit:daily-3"])
+        }
+    }
+
+    @Test func sendsMailOverSTARTTLSWithAuthAndNeverInPlaintext() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let secure = try await FakeSMTP.start(tls: fake.pki)
+        defer { secure.stop() }
+        let plain = try await FakeSMTP.start(tls: nil)
+        defer { plain.stop() }
+        func mail(_ name: String, port: Int) -> RelayConfiguration.Receiver {
+            var receiver = RelayConfiguration.Receiver(name: name, kind: .email)
+            receiver.smtpURL = "smtp://smtp.example.com:\(port)"
+            receiver.username = "relay"
+            receiver.password = "smtp-secret"
+            receiver.from = "defender-relay@example.com"
+            receiver.to = ["iot-security@example.com", "oncall@example.com"]
+            return receiver
+        }
+        let receivers = [mail("secure-mail", port: secure.port), mail("plain-mail", port: plain.port)]
+        let url = try fake.publish(.shared)
+        let harness = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake) { configuration in
+            configuration.outbound.connectTo = ["smtp.example.com:\(secure.port):127.0.0.1:\(secure.port)", "smtp.example.com:\(plain.port):127.0.0.1:\(plain.port)"] + fake.connectTo
+            configuration.receivers = receivers
+            configuration.routes = [AlertRoute(match: .init(), receivers: ["secure-mail", "plain-mail"])]
+            configuration.alerts.retryBaseSeconds = 0.1
+            configuration.alerts.maxAttempts = 2
+        })
+        try await harness.run { client in
+            #expect(try await client.postSNS(try Self.auditEnvelope("mail-1", checks: Self.checks, url: url)).status == .ok)
+            let mails = try await eventually("a mail") { secure.mails().isEmpty ? nil : secure.mails() }
+            #expect(mails.count == 1)
+            #expect(mails[0].tls)
+            #expect(mails[0].mail_from == "defender-relay@example.com")
+            #expect(mails[0].rcpt_tos == ["iot-security@example.com", "oncall@example.com"])
+            #expect(mails[0].content.contains("Subject: =?UTF-8?B?"))
+            #expect(mails[0].content.contains("Content-Type: text/plain; charset=utf-8"))
+            #expect(mails[0].content.contains("Content-Type: text/html; charset=utf-8"))
+
+            let refused = try await eventually("the plaintext-only server's delivery to be dead-lettered") { () -> Delivery? in
+                try await harness.store.deliveries(state: .dead, limit: 5).first
+            }
+            #expect(refused.receiver == "plain-mail")
+            #expect(plain.mails().isEmpty, "a mail went out without TLS")
+        }
+    }
+}
