@@ -57,6 +57,7 @@ public func buildDeliveryService(configuration: RelayConfiguration, dependencies
         sender: AlertSender(curl: dependencies.curl, receivers: configuration.receivers, clock: dependencies.clock),
         policy: configuration.alerts.retryPolicy,
         receivers: configuration.receivers,
+        leaseSeconds: configuration.alerts.deliveryLeaseSeconds,
         clock: dependencies.clock,
         logger: dependencies.logger
     )

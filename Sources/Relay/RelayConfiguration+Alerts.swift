@@ -77,6 +77,10 @@ extension RelayConfiguration {
         public var retryBaseSeconds = 2.0
         /// `retry_max_delay_seconds`: the longest wait between two attempts.
         public var retryMaxDelaySeconds = 600.0
+        /// `delivery_lease_seconds`: how long a replica holds the deliveries it claimed. If it
+        /// dies mid-send, they are sent again once the lease runs out: shorter means faster
+        /// recovery, but must exceed the time to send one claimed batch.
+        public var deliveryLeaseSeconds: Int64 = 120
 
         public var retryPolicy: DeliveryRetryPolicy {
             DeliveryRetryPolicy(baseDelaySeconds: retryBaseSeconds, maxDelaySeconds: retryMaxDelaySeconds, maxAttempts: maxAttempts, maxAgeSeconds: maxAgeSeconds)

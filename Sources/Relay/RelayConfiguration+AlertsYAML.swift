@@ -144,9 +144,10 @@ extension RelayConfiguration {
 
     static func readAlertSettings(_ node: ConfigNode) throws(ConfigurationError) -> AlertSettings {
         var settings = AlertSettings()
-        let keys = ["console_url", "default_receivers", "max_attempts", "max_age_seconds", "alert_on_subscription_changes", "retry_base_seconds", "retry_max_delay_seconds"]
+        let keys = ["console_url", "default_receivers", "max_attempts", "max_age_seconds", "alert_on_subscription_changes", "retry_base_seconds", "retry_max_delay_seconds", "delivery_lease_seconds"]
         try node.mapping(known: keys) { key, value throws(ConfigurationError) in
             switch key {
+            case "delivery_lease_seconds": settings.deliveryLeaseSeconds = Int64(try value.integer(in: 5...3600))
             case "retry_base_seconds": settings.retryBaseSeconds = try value.number(in: 0.05...3600)
             case "retry_max_delay_seconds": settings.retryMaxDelaySeconds = try value.number(in: 1...86_400)
             case "console_url": settings.consoleURL = try value.string()
