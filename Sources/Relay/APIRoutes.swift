@@ -55,7 +55,7 @@ enum APIRoutes {
         }
         router.get("/metrics") { _, _ in
             do {
-                let text = AuditMetrics.render(try await store.latestChecks(trendLength: 1))
+                let text = AuditMetrics.render(try await store.latestChecks(trendLength: 1)) + AuditMetrics.render(deliveries: try await store.deliveryCounts())
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                     body: ResponseBody(byteBuffer: ByteBuffer(string: text))

@@ -26,6 +26,19 @@ public enum AuditMetrics {
         return text
     }
 
+    /// `defender_relay_deliveries{state}`: the outbox by state; dead letters need a person.
+    public static func render(deliveries counts: [Delivery.State: Int]) -> String {
+        var text = """
+            # HELP defender_relay_deliveries Alert deliveries in the outbox by state (dead: gave up, see /api/v1/deliveries?state=dead).
+            # TYPE defender_relay_deliveries gauge
+
+            """
+        for state in Delivery.State.allCases {
+            text += "defender_relay_deliveries{state=\"\(state.rawValue)\"} \(counts[state] ?? 0)\n"
+        }
+        return text
+    }
+
     /// Label values escape backslash, double quote and newline.
     static func escape(_ value: String) -> String {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")

@@ -134,6 +134,10 @@ public final class PostgresStore: Store, Service {
         try await rows(SummarySQL.deliveries(state: state, limit: limit)).map(SummarySQL.delivery(from:))
     }
 
+    public func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int] {
+        SummarySQL.counts(from: try await rows(SummarySQL.deliveryCounts))
+    }
+
     public func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int {
         try await transaction { connection in
             var counting = SummarySQL.retryDead(id: id, at: now)

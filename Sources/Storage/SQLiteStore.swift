@@ -113,6 +113,10 @@ public final class SQLiteStore: Store {
         try await read { db in try db.rows(SummarySQL.deliveries(state: state, limit: limit)).map(SummarySQL.delivery(from:)) }
     }
 
+    public func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int] {
+        try await read { db in SummarySQL.counts(from: try db.rows(SummarySQL.deliveryCounts)) }
+    }
+
     public func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int {
         try await write { db in
             try db.run(SummarySQL.retryDead(id: id, at: now))

@@ -426,6 +426,16 @@ enum SummarySQL {
         return statement
     }
 
+    static let deliveryCounts = SQLStatement("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
+
+    static func counts(from rows: [SQLRow]) -> [Delivery.State: Int] {
+        var counts: [Delivery.State: Int] = [:]
+        for row in rows {
+            if let state = Delivery.State(rawValue: row.text("state")) { counts[state] = row.int("n") }
+        }
+        return counts
+    }
+
     static func delivery(from row: SQLRow) -> Delivery {
         var body: [UInt8] = []
         if case .blob(let bytes) = row["body"] { body = bytes }

@@ -187,3 +187,66 @@ func withTestStoreURL<T: Sendable>(_ url: String, _ body: (any Store) async thro
     logger.logLevel = .critical
     return try await StoreFactory.withStore(url: url, logger: logger, body)
 }
+
+/// `route test` and `deliveries`, as an operator runs them.
+@Suite(.timeLimit(.minutes(2)))
+struct AlertCommandTests {
+    static let config = """
+        storage: {url: "sqlite://%DB%"}
+        receivers:
+          - {name: secops-slack, type: slack, url: "https://hooks.slack.com/services/T1/B1/secret"}
+          - {name: detect-hook, type: webhook, url: "https://hooks.example.com/detect"}
+        routes:
+          - match: {kind: audit, min_severity: high}
+            receivers: [secops-slack]
+          - match: {kind: detect}
+            receivers: [detect-hook]
+            mute: [{days: [sat, sun]}]
+        """
+
+    func write(_ text: String, _ name: String, in directory: URL) throws -> String {
+        let file = directory.appendingPathComponent(name)
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    @Test func routeTestShowsReceiversAndRenderingsWithoutSending() async throws {
+        let directory = try makeTemporaryDirectory("route-test")
+        let config = try write(Self.config.replacingOccurrences(of: "%DB%", with: directory.appendingPathComponent("r.sqlite").path), "config.yaml", in: directory)
+        let envelope = try write(TestEnvelope(type: .notification, message: AuditFixtures.audit("rt-1", start: 1, checks: [("IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "COMPLETED_NON_COMPLIANT", 2)])).signed().bodyText, "message.json", in: directory)
+        let audit = try await RelayProcess.command(["route", "test", envelope, "--config", config])
+        #expect(audit.status == 0, "\(audit.output)")
+        #expect(audit.output.contains("audit alert, CRITICAL"))
+        #expect(audit.output.contains("→ secops-slack via routes[0]"))
+        #expect(audit.output.contains("\"blocks\""))
+        #expect(!audit.output.contains("detect-hook"))
+
+        let detect = try write(#"{"violationEventTime":1582745400000,"thingName":"t","behavior":{"name":"b"},"violationEventType":"in-alarm","violationId":"v","securityProfileName":"p"}"#, "detect.json", in: directory)
+        let saturday = try await RelayProcess.command(["route", "test", detect, "--now", "2026-11-21T12:00:00Z", "--config", config])
+        #expect(saturday.output.contains("→ detect-hook via routes[1] (MUTED now"))
+        let lowAudit = try write(AuditFixtures.audit("rt-2", start: 1, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), "low.json", in: directory)
+        let none = try await RelayProcess.command(["route", "test", lowAudit, "--config", config])
+        #expect(none.output.contains("No receiver"))
+    }
+
+    @Test func deliveriesCanBeListedAndDeadOnesRetried() async throws {
+        let directory = try makeTemporaryDirectory("deliveries-cli")
+        let database = directory.appendingPathComponent("r.sqlite").path
+        let config = try write(Self.config.replacingOccurrences(of: "%DB%", with: database), "config.yaml", in: directory)
+        try await withTestStoreURL("sqlite://" + database) { store in
+            try await store.enqueue([OutboxEntry(id: "audit:x#secops-slack", receiver: "secops-slack", alertID: "audit:x", kind: "audit", body: [], fingerprint: "f", repeatIntervalSeconds: nil)], at: 1)
+            let claimed = try await store.claimDeliveries(owner: "o", now: 1, leaseUntil: 100, limit: 1)
+            try await store.completeDelivery(id: claimed[0].id, owner: "o", outcome: .dead(error: "permanent: HTTP 404", status: 404), at: 2)
+        }
+        let listed = try await RelayProcess.command(["deliveries", "list", "--state", "dead", "--config", config])
+        #expect(listed.status == 0)
+        #expect(listed.output.contains("audit:x#secops-slack"))
+        #expect(listed.output.contains("permanent: HTTP 404"))
+        let retried = try await RelayProcess.command(["deliveries", "retry", "audit:x#secops-slack", "--config", config])
+        #expect(retried.status == 0, "\(retried.output)")
+        #expect(retried.output.contains("Queued 1 delivery again."))
+        let again = try await RelayProcess.command(["deliveries", "retry", "--all", "--config", config])
+        #expect(again.status != 0)
+        #expect(again.output.contains("No dead deliveries"))
+    }
+}

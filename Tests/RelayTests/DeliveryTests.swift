@@ -138,6 +138,10 @@ struct DeliveryTests {
             let listed = try JSONSerialization.jsonObject(with: Data(dead.body.readableBytesView)) as? [String: Any]
             #expect((listed?["deliveries"] as? [[String: Any]])?.count == 3)
 
+            let metrics = String(buffer: try await client.get("/metrics").body)
+            #expect(metrics.contains(#"defender_relay_deliveries{state="dead"} 3"#))
+            #expect(metrics.contains(#"defender_relay_deliveries{state="delivered"} 2"#))
+
             // An operator re-queues one dead delivery: it is attempted again.
             let before = setup.chat.requests(to: "/status/400/").count
             #expect(try await harness.store.retryDeadDeliveries(id: "audit:retry-1#refusing", at: SNSInstant(date: Date()).millisecondsSince1970) == 1)

@@ -1,0 +1,91 @@
+import Alerts
+import DeviceDefender
+import Foundation
+import Relay
+import Testing
+
+struct AlertConfigurationTests {
+    /// The shape the issue fixed as a contract, with secrets from the environment.
+    static let example = """
+        receivers:
+          - name: secops-slack
+            type: slack                 # slack | teams | discord | googlechat | webhook | email
+            url: ${SLACK_WEBHOOK_URL}
+          - name: audit-webhook
+            type: webhook
+            url: https://hooks.example.com/defender
+            headers: {X-Team: iot}
+            hmac_secret: ${WEBHOOK_SECRET}          # optional
+          - name: oncall-email
+            type: email
+            smtp_url: smtp://smtp.example.com:587   # or smtps://...:465
+            require_tls: true                       # STARTTLS required on smtp:// unless false
+            username: relay
+            password: ${SMTP_PASSWORD}
+            from: defender-relay@example.com
+            to: [iot-security@example.com]
+        routes:
+          - match: {kind: audit, noncompliant: true}
+            receivers: [secops-slack, oncall-email]
+            continue: true
+            repeat_interval: 4h
+            mute:
+              - {days: [sat, sun]}
+              - {from: "22:00", to: "06:00"}
+          - match: {kind: detect}
+            receivers: [audit-webhook]
+          - match: {kind: [audit], min_severity: critical, changed_only: true, check_name: [REVOKED_CA_CERT_CHECK], scheduled_audit_name: "daily*", account_id: "123456789012", task_status: COMPLETED}
+            receivers: [audit-webhook]
+        alerts:
+          default_receivers: [secops-slack]
+          max_attempts: 8
+        """
+
+    static let environment = ["SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T1/B1/xyz", "WEBHOOK_SECRET": "s3cret", "SMTP_PASSWORD": "pw"]
+
+    @Test func readsTheDocumentedShape() throws {
+        let configuration = try RelayConfiguration.parse(yaml: Self.example, environment: Self.environment)
+        #expect(configuration.receivers.map(\.name) == ["secops-slack", "audit-webhook", "oncall-email"])
+        #expect(configuration.receivers[0].url == "https://hooks.slack.com/services/T1/B1/xyz")
+        #expect(configuration.receivers[1].headers == ["X-Team": "iot"])
+        #expect(configuration.receivers[1].hmacSecret == "s3cret")
+        #expect(configuration.receivers[2].to == ["iot-security@example.com"])
+        #expect(configuration.receivers[2].requireTLS)
+        #expect(configuration.routes.count == 3)
+        #expect(configuration.routes[0].match == .init(kinds: [.audit], nonCompliant: true))
+        #expect(configuration.routes[0].continue)
+        #expect(configuration.routes[0].repeatIntervalSeconds == Int64(4 * 3600))
+        #expect(configuration.routes[0].mute == [MuteWindow(weekdays: [6, 7]), MuteWindow(fromMinute: 22 * 60, toMinute: 6 * 60)])
+        #expect(configuration.routes[2].match.minimumSeverity == .critical)
+        #expect(configuration.routes[2].match.checkName == ["REVOKED_CA_CERTIFICATE_STILL_ACTIVE_CHECK"])
+        #expect(configuration.alerts.defaultReceivers == ["secops-slack"])
+        #expect(configuration.alerts.maxAttempts == 8)
+    }
+
+    @Test(arguments: [
+        ("receivers:\n  - {name: a, type: pager, url: https://x.example}", ConfigurationError.invalidValue(key: "receivers[0].type", reason: "must be one of slack, teams, discord, googlechat, webhook, email")),
+        ("receivers:\n  - {name: a, type: slack, url: https://evil.example/services/x}", .invalidValue(key: "receivers[0].url", reason: "host 'evil.example' is not an allowed host (the URL itself is not shown: it may hold a secret)")),
+        ("receivers:\n  - {name: a, type: webhook, url: http://hooks.example.com/x}", .invalidValue(key: "receivers[0].url", reason: "only https is allowed (the URL itself is not shown: it may hold a secret)")),
+        ("receivers:\n  - {name: a, type: webhook, url: https://user:pw@hooks.example.com/x}", .invalidValue(key: "receivers[0].url", reason: "it carries user information before the host (the URL itself is not shown: it may hold a secret)")),
+        ("receivers:\n  - {name: a, type: webhook, url: https://a.example}\n  - {name: a, type: webhook, url: https://b.example}", .invalidValue(key: "receivers[1].name", reason: "'a' is used twice")),
+        ("receivers:\n  - {name: m, type: email, smtp_url: smtp://mail.example, from: a@example.com}", .invalidValue(key: "receivers[0].to", reason: "at least one mail address is required")),
+        ("receivers:\n  - {name: m, type: email, smtp_url: http://mail.example, from: a@example.com, to: b@example.com}", .invalidValue(key: "receivers[0].smtp_url", reason: "an smtp:// or smtps:// URL is required")),
+        ("routes:\n  - {match: {kind: audit}, receivers: [nobody]}", .invalidValue(key: "routes[0].receivers", reason: "no receiver is named 'nobody'")),
+        ("routes:\n  - {match: {colour: red}, receivers: []}", .unknownKey("routes[0].match.colour")),
+        ("routes:\n  - {match: {min_severity: dire}, receivers: []}", .invalidValue(key: "routes[0].match.min_severity", reason: "must be CRITICAL, HIGH, MEDIUM or LOW")),
+        ("routes:\n  - {match: {}, receivers: [], repeat_interval: soon}", .invalidValue(key: "routes[0].repeat_interval", reason: "'soon' is not a duration such as 90s, 30m, 4h or 1d")),
+        ("routes:\n  - {match: {}, receivers: [], mute: [{from: '25:00', to: '06:00'}]}", .invalidValue(key: "routes[0].mute[0].from", reason: "'25:00' is not a time such as 22:00")),
+    ])
+    func refusesBadReceiversAndRoutesNamingTheKey(_ yaml: String, _ expected: ConfigurationError) {
+        #expect(throws: expected) { try RelayConfiguration.parse(yaml: yaml, environment: [:]) }
+    }
+
+    @Test func aWebhookURLIsNeverEchoedInErrors() {
+        do {
+            _ = try RelayConfiguration.parse(yaml: "receivers:\n  - {name: a, type: discord, url: 'https://evil.example/api/webhooks/1/TOPSECRETTOKEN'}", environment: [:])
+            Issue.record("accepted")
+        } catch {
+            #expect(!String(describing: error).contains("TOPSECRETTOKEN"))
+        }
+    }
+}

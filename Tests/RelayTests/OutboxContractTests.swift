@@ -1,0 +1,63 @@
+import DeviceDefender
+import Foundation
+import Storage
+import Testing
+
+/// The outbox's promises on both stores: written with the message, claimed by one owner at a
+/// time, finished only by its owner, claimable again when a lease runs out, repeats suppressed.
+@Suite(.timeLimit(.minutes(2)))
+struct OutboxContractTests {
+    static func entry(_ alert: String, receiver: String = "slack", fingerprint: String = "f", repeatInterval: Int64? = nil) -> OutboxEntry {
+        OutboxEntry(id: "\(alert)#\(receiver)", receiver: receiver, alertID: alert, kind: "audit", body: Array("{\"a\":1}".utf8), fingerprint: fingerprint, repeatIntervalSeconds: repeatInterval)
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func queuesWithTheMessageAndLeasesToOneOwner(_ backend: TestBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let planner: OutboxPlanner = { message, _ in [Self.entry("audit:\(message.messageID)"), Self.entry("audit:\(message.messageID)", receiver: "mail")] }
+            let payload = AuditFixtures.audit("o-1", start: 1, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)])
+            let message = AuditFixtures.message(payload, id: "m-1", receivedAt: 1_000)
+            #expect(try await store.record(message, effect: .notificationDelivered, payload: .classify(payload), planner: planner) == .recorded)
+            // A duplicate message queues nothing.
+            #expect(try await store.record(message, effect: .notificationDelivered, payload: .classify(payload), planner: planner) == .duplicate)
+            #expect(try await store.deliveries(state: .pending, limit: 10).count == 2)
+
+            let first = try await store.claimDeliveries(owner: "a", now: 1_000, leaseUntil: 61_000, limit: 10)
+            #expect(first.count == 2)
+            #expect(try await store.claimDeliveries(owner: "b", now: 2_000, leaseUntil: 62_000, limit: 10).isEmpty, "leased deliveries were claimed twice")
+
+            // Only the lease holder records the outcome.
+            try await store.completeDelivery(id: first[0].id, owner: "b", outcome: .delivered(status: 200), at: 3_000)
+            #expect(try await store.deliveries(state: .delivered, limit: 10).isEmpty)
+            try await store.completeDelivery(id: first[0].id, owner: "a", outcome: .delivered(status: 200), at: 3_000)
+            #expect(try await store.deliveries(state: .delivered, limit: 10).map(\.id) == [first[0].id])
+
+            // Owner "a" died holding the other one: after its lease it is claimable again.
+            #expect(try await store.claimDeliveries(owner: "b", now: 60_999, leaseUntil: 120_000, limit: 10).isEmpty)
+            let reclaimed = try await store.claimDeliveries(owner: "b", now: 61_001, leaseUntil: 120_000, limit: 10)
+            #expect(reclaimed.map(\.id) == [first[1].id])
+            try await store.completeDelivery(id: first[1].id, owner: "b", outcome: .retry(at: 70_000, error: "HTTP 503", status: 503), at: 61_500)
+            #expect(try await store.claimDeliveries(owner: "b", now: 69_999, leaseUntil: 130_000, limit: 10).isEmpty)
+            let retried = try await store.claimDeliveries(owner: "b", now: 70_000, leaseUntil: 130_000, limit: 10)
+            #expect(retried.first?.attempts == 1)
+            #expect(retried.first?.lastStatus == 503)
+            try await store.completeDelivery(id: first[1].id, owner: "b", outcome: .dead(error: "permanent: HTTP 400", status: 400), at: 71_000)
+            #expect(try await store.deliveryCounts() == [.delivered: 1, .dead: 1])
+
+            #expect(try await store.retryDeadDeliveries(id: nil, at: 80_000) == 1)
+            let again = try await store.deliveries(state: .pending, limit: 10)
+            #expect(again.first?.attempts == 0)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func suppressesRepeatsWithinTheInterval(_ backend: TestBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            try await store.enqueue([Self.entry("a1", fingerprint: "same", repeatInterval: 3600)], at: 0)
+            try await store.enqueue([Self.entry("a2", fingerprint: "same", repeatInterval: 3600)], at: 1_000_000)
+            try await store.enqueue([Self.entry("a3", fingerprint: "other", repeatInterval: 3600)], at: 1_000_000)
+            try await store.enqueue([Self.entry("a4", fingerprint: "same", repeatInterval: 3600)], at: 3_700_000)
+            #expect(Set(try await store.deliveries(state: nil, limit: 10).map(\.alertID)) == ["a1", "a3", "a4"])
+        }
+    }
+}
