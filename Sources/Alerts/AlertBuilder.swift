@@ -132,7 +132,7 @@ public struct AlertBuilder: Sendable {
     public func subscription(topicARN: String, status: String, detail: String?, messageID: String, at: Int64) -> Alert {
         let title = "SNS subscription \(status): \(topicARN)"
         return Alert(
-            kind: .subscription, id: "subscription:\(messageID)", title: title, summary: title + (detail.map { " — \($0)" } ?? ""),
+            kind: .subscription, id: "subscription:\(messageID):\(status)", title: title, summary: title + (detail.map { " — \($0)" } ?? ""),
             severity: status == "unsubscribed" ? .high : .low, topicARN: topicARN, region: Self.region(ofTopic: topicARN), accountID: nil,
             link: nil, occurredAt: at, facts: [.init(label: "Topic", value: topicARN), .init(label: "Status", value: status)], findings: [],
             attributes: .init(taskStatus: nil, taskType: nil, scheduledAuditName: nil, checkNames: [], nonCompliantChecks: 0, hasNewFindings: true, eventType: status, securityProfileName: nil, fingerprint: "\(topicARN)|\(status)")

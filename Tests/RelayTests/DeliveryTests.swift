@@ -149,6 +149,37 @@ struct DeliveryTests {
         }
     }
 
+    @Test func rendersAWebhookTemplateAndAlertsOnSubscriptionChanges() async throws {
+        let template = try makeTemporaryDirectory("template").appendingPathComponent("webhook.json.mustache")
+        try #"{"text": "{{{title}}}", "severity": "{{severity}}", "checks": [{{#findings}}"{{checkName}}"{{^last}}{{/last}},{{/findings}}""]}"#
+            .write(to: template, atomically: true, encoding: .utf8)
+        let receivers = [
+            Self.receiver("templated", .webhook, "https://hooks.example.com/templated") { $0.template = template.path },
+            Self.receiver("ops", .webhook, "https://hooks.example.com/ops"),
+        ]
+        let routes = [
+            AlertRoute(match: .init(kinds: [.audit]), receivers: ["templated"]),
+            AlertRoute(match: .init(kinds: [.subscription]), receivers: ["ops"]),
+        ]
+        try await withRelay(receivers: receivers, routes: routes) { setup, _, client in
+            #expect(try await client.postSNS(try Self.auditEnvelope("tpl-1", checks: Self.checks, url: setup.certificateURL)).status == .ok)
+            #expect(try await client.postSNS(try TestEnvelope(type: .subscriptionConfirmation, certificateURL: setup.certificateURL).signed()).code == "confirmed")
+            #expect(try await client.postSNS(try TestEnvelope(type: .unsubscribeConfirmation, certificateURL: setup.certificateURL).signed()).status == .ok)
+            let templated = try await eventually("the templated webhook") { setup.chat.requests(to: "/templated").first }
+            let json = try #require(templated.json)
+            #expect(json["text"] as? String == "Device Defender audit: daily: 1 non-compliant check")
+            #expect(json["severity"] as? String == "CRITICAL")
+            #expect((json["checks"] as? [String])?.first == "DEVICE_CERTIFICATE_SHARED_CHECK")
+            #expect(templated.headers["content-type"] == "application/json; charset=utf-8")
+
+            let statuses = try await eventually("three subscription alerts") { () -> [String]? in
+                let bodies = setup.chat.requests(to: "/ops").compactMap { $0.json }
+                return bodies.count >= 3 ? bodies.compactMap { ($0["attributes"] as? [String: Any])?["eventType"] as? String } : nil
+            }
+            #expect(Set(statuses) == ["pending", "confirmed", "unsubscribed"])
+        }
+    }
+
     @Test func spacesSendsToAReceiverWithinItsRate() async throws {
         let receivers = [Self.receiver("slack", .slack, "https://hooks.slack.com/services/T/B/rate") { $0.ratePerSecond = 2 }]
         try await withRelay(receivers: receivers) { setup, _, client in
