@@ -11,6 +11,14 @@ public struct AlertPlanner: Sendable {
     let router: AlertRouter
     let receivers: [String: RelayConfiguration.Receiver]
     let templates: [String: MustacheTemplate]
+    let mailTemplates: [String: MailTemplates]
+
+    /// A mail receiver's templates; nil parts fall back to the built-in rendering.
+    struct MailTemplates: Sendable {
+        var subject: MustacheTemplate?
+        var text: MustacheTemplate?
+        var html: MustacheTemplate?
+    }
     let alertOnSubscriptionChanges: Bool
 
     public init(configuration: RelayConfiguration) throws {
@@ -24,6 +32,15 @@ public struct AlertPlanner: Sendable {
             }
         }
         self.templates = templates
+        var mailTemplates: [String: MailTemplates] = [:]
+        for receiver in configuration.receivers where receiver.kind == .email {
+            mailTemplates[receiver.name] = MailTemplates(
+                subject: try receiver.subjectTemplate.map { try MustacheTemplate(string: $0) },
+                text: try receiver.textTemplate.map { try MustacheTemplate(string: String(contentsOfFile: $0, encoding: .utf8)) },
+                html: try receiver.htmlTemplate.map { try MustacheTemplate(string: String(contentsOfFile: $0, encoding: .utf8)) }
+            )
+        }
+        self.mailTemplates = mailTemplates
         alertOnSubscriptionChanges = configuration.alerts.alertOnSubscriptionChanges
     }
 
@@ -74,7 +91,14 @@ public struct AlertPlanner: Sendable {
             else { return document }
             return Array(template.render(context).utf8)
         case .email:
-            let mail = EmailMessage.render(alert)
+            var mail = EmailMessage.render(alert)
+            if let templates = mailTemplates[receiver.name], templates.subject != nil || templates.text != nil || templates.html != nil,
+               let context = try? JSONSerialization.jsonObject(with: Data(WebhookDocument.render(alert))) {
+                // A subject is one line whatever the template says.
+                if let subject = templates.subject?.render(context) { mail.subject = subject.components(separatedBy: .newlines).joined(separator: " ") }
+                if let text = templates.text?.render(context) { mail.text = text }
+                if let html = templates.html?.render(context) { mail.html = html }
+            }
             return Array((try? JSONEncoder().encode(["subject": mail.subject, "text": mail.text, "html": mail.html])) ?? Data())
         }
     }

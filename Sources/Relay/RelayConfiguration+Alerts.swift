@@ -29,6 +29,11 @@ extension RelayConfiguration {
         public var password: String?
         public var from: String?
         public var to: [String] = []
+        /// Email only: Mustache templates rendered with the alert document; the built-in
+        /// subject, text and HTML are used for any not given.
+        public var subjectTemplate: String?
+        public var textTemplate: String?
+        public var htmlTemplate: String?
 
         public init(name: String, kind: Kind) {
             self.name = name

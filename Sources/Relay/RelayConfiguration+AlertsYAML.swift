@@ -11,7 +11,7 @@ extension RelayConfiguration {
             var kind: Receiver.Kind?
             var receiver = Receiver(name: "", kind: .webhook)
             let keys = ["name", "type", "url", "headers", "hmac_secret", "template", "allowed_hosts", "rate_per_second",
-                        "smtp_url", "require_tls", "username", "password", "from", "to"]
+                        "smtp_url", "require_tls", "username", "password", "from", "to", "subject_template", "text_template", "html_template"]
             try item.mapping(known: keys) { key, value throws(ConfigurationError) in
                 switch key {
                 case "name": name = try value.string()
@@ -31,6 +31,9 @@ extension RelayConfiguration {
                 case "username": receiver.username = try value.string()
                 case "password": receiver.password = try value.string()
                 case "from": receiver.from = try value.string()
+                case "subject_template": receiver.subjectTemplate = try value.string()
+                case "text_template": receiver.textTemplate = try value.string()
+                case "html_template": receiver.htmlTemplate = try value.string()
                 default: receiver.to = try value.stringOrList()
                 }
             }
@@ -59,6 +62,11 @@ extension RelayConfiguration {
             }
             guard !receiver.to.isEmpty, receiver.to.allSatisfy({ $0.contains("@") && !$0.contains("\n") && !$0.contains("\r") }) else {
                 throw .invalidValue(key: key + ".to", reason: "at least one mail address is required")
+            }
+            for (name, path) in [("text_template", receiver.textTemplate), ("html_template", receiver.htmlTemplate)] {
+                if let path, !FileManager.default.isReadableFile(atPath: path) {
+                    throw .invalidValue(key: key + "." + name, reason: "\(path) is not a readable file")
+                }
             }
             return
         }

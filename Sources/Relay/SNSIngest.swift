@@ -141,7 +141,11 @@ public struct SNSIngest: Sendable {
             }
             logger.info("sns subscription confirmed", metadata: ["outcome": "confirmed", "subscription_arn": "\(subscriptionARN ?? "unknown")"])
             if let planner, let alert = planner.alert(for: StoredMessage(message, body: body, receivedAt: clock()), event: .subscription(status: "confirmed")) {
-                try? await store.enqueue(planner.entries(for: alert, now: now), at: now)
+                do {
+                    try await store.enqueue(planner.entries(for: alert, now: now), at: now)
+                } catch {
+                    logger.error("subscription alert not queued", metadata: ["error": "\(error)"])
+                }
             }
             return IngestResult(status: 200, code: "confirmed", messageID: message.messageID)
         case .transientFailure(let reason):

@@ -110,13 +110,17 @@ struct DeliveryTests {
             Self.receiver("refusing", .webhook, "https://hooks.example.com/status/400/x"),
             Self.receiver("broken", .webhook, "https://hooks.example.com/status/503/x"),
             Self.receiver("hanging-up", .webhook, "https://hooks.example.com/close/x"),
+            Self.receiver("too-slow", .webhook, "https://hooks.example.com/slow/x"),
         ]
-        try await withRelay(receivers: receivers, { $0.alerts.maxAttempts = 3 }) { setup, harness, client in
+        try await withRelay(receivers: receivers, {
+            $0.alerts.maxAttempts = 3
+            $0.outbound.timeoutSeconds = 1
+        }) { setup, harness, client in
             #expect(try await client.postSNS(try Self.auditEnvelope("retry-1", checks: Self.checks, url: setup.certificateURL)).status == .ok)
             let settled = try await eventually(timeout: .seconds(30), "every delivery to settle") { () -> [String: Delivery]? in
                 let rows = try await harness.store.deliveries(state: nil, limit: 10)
                 let done = rows.filter { $0.state == .delivered || $0.state == .dead }
-                return done.count == 5 ? Dictionary(uniqueKeysWithValues: rows.map { ($0.receiver, $0) }) : nil
+                return done.count == 6 ? Dictionary(uniqueKeysWithValues: rows.map { ($0.receiver, $0) }) : nil
             }
             #expect(settled["flaky"]?.state == .delivered)
             #expect(settled["flaky"]?.attempts == 3)
@@ -133,13 +137,15 @@ struct DeliveryTests {
             #expect(settled["broken"]?.lastError?.contains("gave up after 3 attempts") == true)
             #expect(settled["hanging-up"]?.state == .dead)
             #expect(settled["hanging-up"]?.attempts == 3)
+            #expect(settled["too-slow"]?.state == .dead)
+            #expect(settled["too-slow"]?.lastError?.contains("timeout") == true)
 
             let dead = try await client.get("/api/v1/deliveries?state=dead", headers: [.authorization: "Bearer delivery-test-token-0123456789"])
             let listed = try JSONSerialization.jsonObject(with: Data(dead.body.readableBytesView)) as? [String: Any]
-            #expect((listed?["deliveries"] as? [[String: Any]])?.count == 3)
+            #expect((listed?["deliveries"] as? [[String: Any]])?.count == 4)
 
             let metrics = String(buffer: try await client.get("/metrics").body)
-            #expect(metrics.contains(#"defender_relay_deliveries{state="dead"} 3"#))
+            #expect(metrics.contains(#"defender_relay_deliveries{state="dead"} 4"#))
             #expect(metrics.contains(#"defender_relay_deliveries{state="delivered"} 2"#))
 
             // An operator re-queues one dead delivery: it is attempted again.
@@ -228,7 +234,12 @@ struct DeliveryTests {
             receiver.to = ["iot-security@example.com", "oncall@example.com"]
             return receiver
         }
-        let receivers = [mail("secure-mail", port: secure.port), mail("plain-mail", port: plain.port)]
+        let textTemplate = try makeTemporaryDirectory("mail-template").appendingPathComponent("text.mustache")
+        try "Audit {{id}}: {{summary}}\n{{#findings}}* {{checkName}} ({{change}})\n{{/findings}}".write(to: textTemplate, atomically: true, encoding: .utf8)
+        var templated = mail("secure-mail", port: secure.port)
+        templated.subjectTemplate = "[{{severity}}] {{title}}\nBcc: injected@example.com"
+        templated.textTemplate = textTemplate.path
+        let receivers = [templated, mail("plain-mail", port: plain.port)]
         let url = try fake.publish(.shared)
         let harness = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake) { configuration in
             configuration.outbound.connectTo = ["smtp.example.com:\(secure.port):127.0.0.1:\(secure.port)", "smtp.example.com:\(plain.port):127.0.0.1:\(plain.port)"] + fake.connectTo
@@ -247,6 +258,16 @@ struct DeliveryTests {
             #expect(mails[0].content.contains("Subject: =?UTF-8?B?"))
             #expect(mails[0].content.contains("Content-Type: text/plain; charset=utf-8"))
             #expect(mails[0].content.contains("Content-Type: text/html; charset=utf-8"))
+            let subjectWord = try #require(mails[0].content.components(separatedBy: "\r\n").first { $0.hasPrefix("Subject: ") })
+            let encoded = subjectWord.dropFirst("Subject: =?UTF-8?B?".count).dropLast(2)
+            let subject = String(decoding: Data(base64Encoded: String(encoded)) ?? Data(), as: UTF8.self)
+            #expect(subject.hasPrefix("[CRITICAL] Device Defender audit: daily"))
+            #expect(!mails[0].content.contains("\r\nBcc:"), "a template injected a header")
+            #expect(mails[0].rcpt_tos.count == 2)
+            let textPart = mails[0].content.components(separatedBy: "\r\n\r\n")[2].components(separatedBy: "\r\n--")[0]
+            let text = String(decoding: Data(base64Encoded: textPart.replacingOccurrences(of: "\r\n", with: "")) ?? Data(), as: UTF8.self)
+            #expect(text.hasPrefix("Audit audit:mail-1: "))
+            #expect(text.contains("* DEVICE_CERTIFICATE_SHARED_CHECK (new)"))
 
             let refused = try await eventually("the plaintext-only server's delivery to be dead-lettered") { () -> Delivery? in
                 try await harness.store.deliveries(state: .dead, limit: 5).first
