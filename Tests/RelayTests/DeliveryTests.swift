@@ -196,9 +196,12 @@ struct DeliveryTests {
                 let requests = setup.chat.requests()
                 return requests.count == 4 ? requests : nil
             }
+            // Sends start 0.5 s apart; arrivals vary with connection set-up, so the rate is judged
+            // over the run: four messages take at least 1.5 s less set-up jitter.
             let times = requests.map(\.time).sorted()
+            #expect(times[3] - times[0] >= 1.3, "4 messages arrived within \(times[3] - times[0]) s at 2 per second")
             for index in 1..<times.count {
-                #expect(times[index] - times[index - 1] >= 0.45, "sends \(index - 1) and \(index) were \(times[index] - times[index - 1]) s apart")
+                #expect(times[index] - times[index - 1] >= 0.2, "sends \(index - 1) and \(index) were \(times[index] - times[index - 1]) s apart")
             }
         }
     }
