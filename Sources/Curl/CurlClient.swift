@@ -127,27 +127,11 @@ public final class CurlClient: Sendable {
         }
 
         let timeout = request.timeoutSeconds ?? configuration.timeoutSeconds
-        _ = curl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
-        _ = curl_setopt_string(easy, CURLOPT_URL, request.url)
-        _ = curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.allowedProtocols)
+        connectToList = configureConnection(easy, url: request.url, protocols: request.allowedProtocols, timeout: timeout, errorBuffer: errorBuffer)
         _ = curl_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, request.allowedProtocols)
         _ = curl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
-        _ = curl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
-        _ = curl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
-        _ = curl_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeout * 1000)
-        _ = curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, min(configuration.connectTimeoutSeconds, timeout) * 1000)
         _ = curl_setopt_string(easy, CURLOPT_USERAGENT, configuration.userAgent)
         _ = curl_setopt_off_t(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(request.maxResponseBytes))
-        if let caFile = configuration.caFile {
-            _ = curl_setopt_string(easy, CURLOPT_CAINFO, caFile)
-        }
-        for entry in configuration.connectTo {
-            connectToList = curl_slist_append(connectToList, entry)
-        }
-        if connectToList != nil {
-            _ = curl_setopt_slist(easy, CURLOPT_CONNECT_TO, connectToList)
-        }
         for (name, value) in request.headers {
             headerList = curl_slist_append(headerList, "\(name): \(value)")
         }
@@ -191,10 +175,7 @@ public final class CurlClient: Sendable {
             return .failure(.responseTooLarge(limit: request.maxResponseBytes))
         }
         guard code == CURLE_OK else {
-            if code == CURLE_OPERATION_TIMEDOUT { return .failure(.timedOut(seconds: timeout)) }
-            var message = String(cString: errorBuffer)
-            if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
-            return .failure(.transport(code: Int(code.rawValue), message: message))
+            return .failure(failure(code, errorBuffer: errorBuffer, timeout: timeout))
         }
         var status = 0
         _ = curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
@@ -219,17 +200,7 @@ extension CurlClient {
             errorBuffer.deallocate()
         }
         let timeout = request.timeoutSeconds ?? configuration.timeoutSeconds
-        _ = curl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
-        _ = curl_setopt_string(easy, CURLOPT_URL, request.url)
-        _ = curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps")
-        _ = curl_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeout * 1000)
-        _ = curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, min(configuration.connectTimeoutSeconds, timeout) * 1000)
-        _ = curl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
-        _ = curl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
-        if let caFile = configuration.caFile { _ = curl_setopt_string(easy, CURLOPT_CAINFO, caFile) }
-        for entry in configuration.connectTo { connectToList = curl_slist_append(connectToList, entry) }
-        if connectToList != nil { _ = curl_setopt_slist(easy, CURLOPT_CONNECT_TO, connectToList) }
+        connectToList = configureConnection(easy, url: request.url, protocols: "smtp,smtps", timeout: timeout, errorBuffer: errorBuffer)
         if request.requireTLS { _ = curl_setopt_long(easy, CURLOPT_USE_SSL, curl_usessl_all()) }
         if let username = request.username { _ = curl_setopt_string(easy, CURLOPT_USERNAME, username) }
         if let password = request.password { _ = curl_setopt_string(easy, CURLOPT_PASSWORD, password) }
@@ -248,12 +219,44 @@ extension CurlClient {
         var reply = 0
         _ = curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &reply)
         guard code == CURLE_OK else {
-            if code == CURLE_OPERATION_TIMEDOUT { return .failure(.timedOut(seconds: timeout)) }
-            var message = String(cString: errorBuffer)
-            if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
-            return .failure(.transport(code: Int(code.rawValue), message: reply > 0 ? "SMTP \(reply): \(message)" : message))
+            return .failure(failure(code, errorBuffer: errorBuffer, timeout: timeout, smtpReply: reply))
         }
         return .success(reply)
+    }
+
+    /// What every transfer shares: URL, allowed protocols, TLS verification on, timeouts, the
+    /// trust store and `connect_to`. Returns the `connect_to` list, which the caller frees after
+    /// the transfer.
+    fileprivate func configureConnection(
+        _ easy: UnsafeMutableRawPointer, url: String, protocols: String, timeout: Int, errorBuffer: UnsafeMutablePointer<CChar>
+    ) -> UnsafeMutablePointer<curl_slist>? {
+        _ = curl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        _ = curl_setopt_string(easy, CURLOPT_URL, url)
+        _ = curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, protocols)
+        _ = curl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = curl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        _ = curl_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeout * 1000)
+        _ = curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, min(configuration.connectTimeoutSeconds, timeout) * 1000)
+        if let caFile = configuration.caFile {
+            _ = curl_setopt_string(easy, CURLOPT_CAINFO, caFile)
+        }
+        var connectTo: UnsafeMutablePointer<curl_slist>?
+        for entry in configuration.connectTo {
+            connectTo = curl_slist_append(connectTo, entry)
+        }
+        if connectTo != nil {
+            _ = curl_setopt_slist(easy, CURLOPT_CONNECT_TO, connectTo)
+        }
+        return connectTo
+    }
+
+    /// libcurl's failure as a `CurlError`, with its error-buffer message (and the SMTP reply).
+    fileprivate func failure(_ code: CURLcode, errorBuffer: UnsafeMutablePointer<CChar>, timeout: Int, smtpReply: Int = 0) -> CurlError {
+        if code == CURLE_OPERATION_TIMEDOUT { return .timedOut(seconds: timeout) }
+        var message = String(cString: errorBuffer)
+        if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
+        return .transport(code: Int(code.rawValue), message: smtpReply > 0 ? "SMTP \(smtpReply): \(message)" : message)
     }
 }
 
