@@ -203,6 +203,8 @@ struct DeliveryTests {
             for index in 1..<times.count {
                 #expect(times[index] - times[index - 1] >= 0.2, "sends \(index - 1) and \(index) were \(times[index] - times[index - 1]) s apart")
             }
+            // libcurl kept the TLS connection alive: one client port for all four.
+            #expect(Set(requests.map(\.client_port)).count == 1)
         }
     }
 
@@ -218,6 +220,31 @@ struct DeliveryTests {
             try await Task.sleep(for: .milliseconds(500))
             #expect(setup.chat.requests().count == 2)
             #expect(try await harness.store.deliveries(state: nil, limit: 10).map(\.alertID).sorted() == ["audit:daily-1", "audit:daily-3"])
+        }
+    }
+
+    @Test func sendsMailOverImplicitTLS() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let smtps = try await FakeSMTP.start(tls: fake.pki, implicitTLS: true)
+        defer { smtps.stop() }
+        var receiver = RelayConfiguration.Receiver(name: "smtps-mail", kind: .email)
+        receiver.smtpURL = "smtps://smtp.example.com:\(smtps.port)"
+        receiver.username = "relay"
+        receiver.password = "smtp-secret"
+        receiver.from = "defender-relay@example.com"
+        receiver.to = ["iot-security@example.com"]
+        let url = try fake.publish(.shared)
+        let harness = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake) { configuration in
+            configuration.outbound.connectTo = ["smtp.example.com:\(smtps.port):127.0.0.1:\(smtps.port)"] + fake.connectTo
+            configuration.receivers = [receiver]
+            configuration.routes = [AlertRoute(match: .init(), receivers: ["smtps-mail"])]
+        })
+        try await harness.run { client in
+            #expect(try await client.postSNS(try Self.auditEnvelope("smtps-1", checks: Self.checks, url: url)).status == .ok)
+            let mails = try await eventually("a mail over smtps") { smtps.mails().isEmpty ? nil : smtps.mails() }
+            #expect(mails[0].tls)
+            #expect(mails[0].rcpt_tos == ["iot-security@example.com"])
         }
     }
 

@@ -7,6 +7,8 @@ final class FakeChat: Sendable {
         let time: Double
         let host: String
         let path: String
+        /// The client's source port: equal ports mean one kept-alive connection.
+        let client_port: Int
         let headers: [String: String]
         let body: String
 
@@ -72,11 +74,13 @@ final class FakeSMTP: Sendable {
     let port: Int
     private let process: TestProcess
 
-    static func start(tls pki: TestPKI?) async throws -> FakeSMTP {
+    /// `implicitTLS`: TLS from the first byte (`smtps://`) instead of STARTTLS.
+    static func start(tls pki: TestPKI?, implicitTLS: Bool = false) async throws -> FakeSMTP {
         let directory = try makeTemporaryDirectory("fake-smtp")
         let portFile = directory.appendingPathComponent("port")
         var arguments = [supportFile("fake_smtp.py"), "--log", directory.appendingPathComponent("mail.log").path, "--port-file", portFile.path]
         if let pki { arguments += ["--cert", pki.serverCertificateFile, "--key", pki.serverKeyFile] }
+        if implicitTLS { arguments.append("--implicit-tls") }
         let process = try TestProcess(executable: "python3", arguments: arguments, outputFile: directory.appendingPathComponent("output.log"))
         let port = try await eventually("the SMTP server to listen") { () -> Int? in
             if !process.isRunning { throw TestSetupError("fake_smtp.py exited: \(process.output)") }

@@ -35,6 +35,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         entry = {
             "time": time.time(), "host": self.headers.get("Host", ""), "path": self.path,
+            "client_port": self.client_address[1],
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "body": base64.b64encode(body).decode(),
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A real SMTP server (aiosmtpd) for the mail delivery tests. Writes each accepted message as a
 JSON line (mail_from, rcpt_tos, content) to --log. With --cert/--key it offers STARTTLS and
-requires it, and requires AUTH (relay / smtp-secret) after STARTTLS."""
+requires it, and requires AUTH (relay / smtp-secret) after STARTTLS; with --implicit-tls too,
+it speaks TLS from the first byte (smtps) instead."""
 import argparse
 import json
 import os
@@ -21,7 +22,8 @@ class Recorder:
         with open(self.log, "a") as handle:
             handle.write(json.dumps({
                 "mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
-                "content": envelope.content.decode("utf-8", "replace"), "tls": session.ssl is not None,
+                "content": envelope.content.decode("utf-8", "replace"),
+                "tls": session.ssl is not None or server.transport.get_extra_info("sslcontext") is not None,
             }) + "\n")
         return "250 Message accepted for delivery"
 
@@ -37,6 +39,7 @@ def main():
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--cert")
     parser.add_argument("--key")
+    parser.add_argument("--implicit-tls", action="store_true")
     args = parser.parse_args()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -45,7 +48,10 @@ def main():
     if args.cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.cert, args.key)
-        options = dict(tls_context=context, require_starttls=True, authenticator=authenticator, auth_required=True, auth_require_tls=True)
+        if args.implicit_tls:
+            options = dict(ssl_context=context, authenticator=authenticator, auth_required=True, auth_require_tls=False)
+        else:
+            options = dict(tls_context=context, require_starttls=True, authenticator=authenticator, auth_required=True, auth_require_tls=True)
     controller = Controller(Recorder(args.log), hostname="127.0.0.1", port=port, **options)
     controller.start()
     open(args.log, "a").close()
