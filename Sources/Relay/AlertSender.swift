@@ -48,7 +48,7 @@ public struct AlertSender: Sendable {
         do {
             response = try await curl.perform(CurlRequest(method: .post, url: url, headers: headers, body: delivery.body, maxResponseBytes: 64 * 1024))
         } catch {
-            return .unreachable(error.shortDescription + (error == .responseTooLarge(limit: 64 * 1024) ? "" : ": " + Self.scrub(String(describing: error), url: url)))
+            return .unreachable("\(error.shortDescription): \(Self.scrub(String(describing: error), url: url))")
         }
         if (200..<300).contains(response.status) { return .accepted(status: response.status) }
         let detail = String(response.bodyText.prefix(200)).replacingOccurrences(of: "\n", with: " ")
