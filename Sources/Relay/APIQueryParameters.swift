@@ -1,3 +1,4 @@
+import DeviceDefender
 import SNS
 import Storage
 
@@ -20,7 +21,7 @@ public enum APIQueryParameters {
             }
             query.taskStatus = status
         }
-        query.checkName = parameters["check"].map { CheckCatalogNames.canonical($0) }
+        query.checkName = parameters["check"].map { CheckCatalog.known.canonicalName($0) }
         query.accountID = parameters["account"]
         query.scheduledAuditName = parameters["scheduled_audit"]
         query.since = try time(parameters, "since")
@@ -80,10 +81,4 @@ public enum APIQueryParameters {
         if let instant = SNSInstant(iso8601: text + "T00:00:00Z") { return instant.millisecondsSince1970 }
         throw APIParameterError(parameter: name, reason: "must be an ISO 8601 UTC time (2026-11-26T08:00:00Z), a date, or epoch milliseconds")
     }
-}
-
-import DeviceDefender
-
-enum CheckCatalogNames {
-    static func canonical(_ name: String) -> String { CheckCatalog.known.canonicalName(name) }
 }

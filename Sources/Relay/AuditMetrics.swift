@@ -7,12 +7,13 @@ import Storage
 public enum AuditMetrics {
     /// The text exposition format (version 0.0.4).
     public static func render(_ checks: [CheckStatus]) -> String {
+        let ordered = checks.sorted { ($0.checkName, $0.accountID) < ($1.checkName, $1.accountID) }
         var text = """
             # HELP defender_audit_noncompliant_resources Non-compliant resources in the latest Device Defender audit that ran the check.
             # TYPE defender_audit_noncompliant_resources gauge
 
             """
-        for check in checks.sorted(by: { ($0.checkName, $0.accountID) < ($1.checkName, $1.accountID) }) {
+        for check in ordered {
             text += "defender_audit_noncompliant_resources{check=\"\(escape(check.checkName))\",account=\"\(escape(check.accountID))\",severity=\"\(check.severity.rawValue)\"} \(check.nonCompliantResourcesCount)\n"
         }
         text += """
@@ -20,7 +21,7 @@ public enum AuditMetrics {
             # TYPE defender_audit_check_last_run_timestamp_seconds gauge
 
             """
-        for check in checks.sorted(by: { ($0.checkName, $0.accountID) < ($1.checkName, $1.accountID) }) {
+        for check in ordered {
             text += "defender_audit_check_last_run_timestamp_seconds{check=\"\(escape(check.checkName))\",account=\"\(escape(check.accountID))\"} \(check.latestTaskStartTime / 1000)\n"
         }
         return text

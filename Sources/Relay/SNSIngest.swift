@@ -73,10 +73,13 @@ public struct SNSIngest: Sendable {
         // Decoding is pure and cannot fail the request: whatever the Message is, it is stored.
         let payload = message.type == .notification ? DefenderPayload.classify(message.message) : nil
         if let payload { logger[metadataKey: "payload"] = "\(payload.kind)" }
-        if case .audit(let audit)? = payload, !audit.consistencyWarnings.isEmpty {
-            logger.warning("audit summary counts disagree with its details", metadata: [
-                "task_id": "\(audit.taskID)", "warnings": "\(audit.consistencyWarnings.joined(separator: "; "))",
-            ])
+        if case .audit(let audit)? = payload {
+            let warnings = audit.consistencyWarnings
+            if !warnings.isEmpty {
+                logger.warning("audit summary counts disagree with its details", metadata: [
+                    "task_id": "\(audit.taskID)", "warnings": "\(warnings.joined(separator: "; "))",
+                ])
+            }
         }
         let outcome: RecordOutcome
         do {

@@ -71,12 +71,7 @@ public final class PostgresStore: Store, Service {
         try await transaction { connection in
             guard try await connection.returnsRow(SummarySQL.insertMessage(message), logger: self.logger) else { return .duplicate }
             try await connection.run(SummarySQL.apply(effect, topicARN: message.topicARN, at: message.receivedAt), logger: self.logger)
-            var event: RecordedEvent?
-            switch effect {
-            case .confirmationRequested: event = .subscription(status: "pending")
-            case .unsubscribed: event = .subscription(status: "unsubscribed")
-            case .notificationDelivered: break
-            }
+            var event = effect.recordedEvent
             switch payload {
             case .audit(let audit)?:
                 guard try await connection.returnsRow(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt), logger: self.logger) else { break }
@@ -139,11 +134,7 @@ public final class PostgresStore: Store, Service {
     }
 
     public func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int {
-        try await transaction { connection in
-            var counting = SummarySQL.retryDead(id: id, at: now)
-            counting.sql = "WITH updated AS (\(counting.sql) RETURNING 1) SELECT count(*) AS n FROM updated"
-            return try await connection.rows(counting, logger: self.logger).first?.int("n") ?? 0
-        }
+        try await transaction { try await $0.changedRows(SummarySQL.retryDead(id: id, at: now), logger: self.logger) }
     }
 
     public func storedMessage(id: String) async throws(StoreError) -> StoredMessage? {
@@ -199,9 +190,7 @@ public final class PostgresStore: Store, Service {
         try await transaction { connection in
             var deleted = 0
             for statement in SummarySQL.prune(messagesBefore: messagesBefore, summariesBefore: summariesBefore) {
-                var counting = statement
-                counting.sql = "WITH deleted AS (\(statement.sql) RETURNING 1) SELECT count(*) AS n FROM deleted"
-                deleted += try await connection.rows(counting, logger: self.logger).first?.int("n") ?? 0
+                deleted += try await connection.changedRows(statement, logger: self.logger)
             }
             return deleted
         }
@@ -261,6 +250,13 @@ extension PostgresConnection {
 
     func run(_ statement: SQLStatement, logger: Logger) async throws {
         for try await _ in try await query(statement, logger: logger) {}
+    }
+
+    /// How many rows an UPDATE or DELETE changed (what SQLite's changesCount tells).
+    func changedRows(_ statement: SQLStatement, logger: Logger) async throws -> Int {
+        var counting = statement
+        counting.sql = "WITH changed AS (\(statement.sql) RETURNING 1) SELECT count(*) AS n FROM changed"
+        return try await rows(counting, logger: logger).first?.int("n") ?? 0
     }
 
     /// True when an `INSERT ... ON CONFLICT DO NOTHING` inserted its row.

@@ -47,12 +47,7 @@ public final class SQLiteStore: Store {
             try db.run(SummarySQL.insertMessage(message))
             guard db.changesCount == 1 else { return RecordOutcome.duplicate }
             try db.run(SummarySQL.apply(effect, topicARN: message.topicARN, at: message.receivedAt))
-            var event: RecordedEvent?
-            switch effect {
-            case .confirmationRequested: event = .subscription(status: "pending")
-            case .unsubscribed: event = .subscription(status: "unsubscribed")
-            case .notificationDelivered: break
-            }
+            var event = effect.recordedEvent
             switch payload {
             case .audit(let audit)?:
                 try db.run(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt))

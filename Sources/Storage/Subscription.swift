@@ -45,4 +45,13 @@ public enum SubscriptionEffect: Sendable, Equatable {
     /// A Notification: SNS only delivers to confirmed subscriptions, so a topic first seen
     /// through a notification is recorded as confirmed.
     case notificationDelivered
+
+    /// What the outbox planner hears about the change; nil for notifications (their payload speaks).
+    var recordedEvent: RecordedEvent? {
+        switch self {
+        case .confirmationRequested: .subscription(status: "pending")
+        case .unsubscribed: .subscription(status: "unsubscribed")
+        case .notificationDelivered: nil
+        }
+    }
 }
