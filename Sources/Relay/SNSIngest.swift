@@ -82,12 +82,15 @@ public struct SNSIngest: Sendable {
             }
         }
         let outcome: RecordOutcome
-        do {
+        do throws(StoreError) {
             var outbox: OutboxPlanner?
             if let planner {
                 outbox = { stored, event in planner.plan(stored, event) }
             }
             outcome = try await store.record(StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message), payload: payload, planner: outbox)
+        } catch .overloaded(let reason) {
+            logger.warning("sns message deferred", metadata: ["outcome": "store_busy", "reason": "\(reason)"])
+            return IngestResult(status: 503, code: "store_busy", detail: "Too many messages are waiting to be stored; SNS will retry it.", messageID: message.messageID)
         } catch {
             logger.error("sns message not stored", metadata: ["outcome": "store_unavailable", "error": "\(error)"])
             return IngestResult(status: 503, code: "store_unavailable", detail: "The message could not be stored; SNS will retry it.", messageID: message.messageID)

@@ -60,6 +60,23 @@ public final class PostgresStore: Store, Service {
         } catch {
             throw .migrationFailed("\(location): \(String(reflecting: error))")
         }
+        await warnUnlessCommitsAreSynced()
+    }
+
+    /// With `synchronous_commit = off` the server acknowledges a commit before its WAL record
+    /// is flushed: a server crash can lose messages the relay already answered 200 for.
+    /// The relay still runs (the setting is the operator's), but says so at start.
+    private func warnUnlessCommitsAreSynced() async {
+        do {
+            let value = try await rows(SQLStatement("SELECT current_setting('synchronous_commit') AS value")).first?.text("value")
+            if value == "off" {
+                logger.warning("postgresql synchronous_commit is off: a server crash can lose messages already answered 200", metadata: ["database": "\(location)"])
+            } else {
+                logger.info("postgresql store open", metadata: ["database": "\(location)", "synchronous_commit": "\(value ?? "unknown")"])
+            }
+        } catch {
+            logger.warning("postgresql synchronous_commit could not be read", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The migrations applied, oldest first.

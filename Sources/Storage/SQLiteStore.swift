@@ -4,16 +4,37 @@ import GRDB
 
 /// The embedded default store: one SQLite file in WAL mode, schema migrated by version.
 ///
-/// `synchronous = FULL` makes every commit durable across power loss, not only a crash of
-/// this process; the group committer amortises that fsync over concurrent requests. GRDB runs
-/// every statement on its own threads, never on the Swift concurrency pool.
+/// `synchronous = FULL` on the writer makes every commit durable across power loss, not only a
+/// crash of this process (in WAL mode it fsyncs the log at each commit); the group committer
+/// amortises that fsync over concurrent requests. GRDB runs every statement on its own threads,
+/// never on the Swift concurrency pool.
 public final class SQLiteStore: Store {
     public let path: String
     private let pool: DatabasePool
     private let committer: GroupCommitter
 
+    /// What the writer connection runs with, read back from SQLite itself.
+    public struct WriterSettings: Sendable, Equatable {
+        /// `PRAGMA synchronous`: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
+        public var synchronous: Int
+        /// `PRAGMA journal_mode`, lower case (`wal`).
+        public var journalMode: String
+        /// `PRAGMA cache_size` (negative: KiB).
+        public var cacheSize: Int
+    }
+
+    /// The writer's page cache in KiB: large enough that the B-tree pages an insert touches
+    /// stay in memory between commits instead of being read back from the file.
+    public static let writerCacheKiB = 16 * 1024
+    /// The WAL is truncated to this size after a checkpoint, so one large prune does not leave
+    /// a file of its size behind.
+    static let journalSizeLimitBytes = 64 * 1024 * 1024
+
     /// Opens (creating if needed, with its folder) and migrates the database at `path`.
-    public init(path: String) throws(StoreError) {
+    ///
+    /// Throws `.notDurable` when the writer does not run `synchronous = FULL` in WAL mode once
+    /// open: the relay then refuses to start rather than acknowledge commits not on disk.
+    public init(path: String, maxQueuedWrites: Int = 1024) throws(StoreError) {
         self.path = path
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
@@ -21,20 +42,55 @@ public final class SQLiteStore: Store {
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
             throw .unavailable("cannot open \(path): \(error)")
+        }
+        // GRDB switches the writer to `synchronous = NORMAL` when it enables WAL, after
+        // `prepareDatabase` has run: the writer's settings are set here, once the pool is open,
+        // and read back.
+        let settings: WriterSettings
+        do {
+            settings = try pool.barrierWriteWithoutTransaction { db in
+                try db.execute(sql: """
+                    PRAGMA synchronous = FULL;
+                    PRAGMA cache_size = -\(SQLiteStore.writerCacheKiB);
+                    PRAGMA journal_size_limit = \(SQLiteStore.journalSizeLimitBytes);
+                    """)
+                return try SQLiteStore.writerSettings(db)
+            }
+        } catch {
+            throw .unavailable("cannot configure \(path): \(error)")
+        }
+        guard settings.synchronous == 2, settings.journalMode == "wal" else {
+            throw .notDurable("\(path): the writer runs journal_mode=\(settings.journalMode) synchronous=\(settings.synchronous); WAL with synchronous=2 (FULL) is required")
         }
         do {
             try SQLiteSchema.migrator.migrate(pool)
         } catch {
             throw .migrationFailed("\(path): \(error)")
         }
-        committer = GroupCommitter(pool: pool)
+        committer = GroupCommitter(pool: pool, maxQueued: maxQueuedWrites)
+    }
+
+    /// The settings in effect on the writer connection, as SQLite reports them now.
+    public func writerSettings() async throws(StoreError) -> WriterSettings {
+        do {
+            return try await committer.write { db in try SQLiteStore.writerSettings(db) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .unavailable(String(describing: error))
+        }
+    }
+
+    private static func writerSettings(_ db: Database) throws -> WriterSettings {
+        WriterSettings(
+            synchronous: try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
+            journalMode: (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "").lowercased(),
+            cacheSize: try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? 0
+        )
     }
 
     /// The migrations applied to this database, oldest first.
@@ -219,12 +275,14 @@ public final class SQLiteStore: Store {
 }
 
 extension Database {
+    /// Statements are compiled once per connection and reused (the set of SQL texts is fixed by
+    /// SummarySQL, so the cache stays small).
     func run(_ statement: SQLStatement) throws {
-        try execute(sql: statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
+        try cachedStatement(sql: statement.sql).execute(arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
     }
 
     func rows(_ statement: SQLStatement) throws -> [SQLRow] {
-        try Row.fetchAll(self, sql: statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue))).map { row in
+        try Row.fetchAll(cachedStatement(sql: statement.sql), arguments: StatementArguments(statement.arguments.map(\.databaseValue))).map { row in
             var columns: [String: SQLValue] = [:]
             for (name, value) in row {
                 switch value.storage {

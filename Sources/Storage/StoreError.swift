@@ -7,12 +7,19 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case unsupportedURL(String)
     /// The schema could not be brought to the current version.
     case migrationFailed(String)
+    /// More writes are waiting for the disk than the store queues; the caller should come back
+    /// later (SNS retries a 503) instead of the queue growing without bound.
+    case overloaded(String)
+    /// The database would acknowledge commits that are not yet on disk; the store refuses to run.
+    case notDurable(String)
 
     public var description: String {
         switch self {
         case .unavailable(let reason): "store unavailable: \(reason)"
         case .unsupportedURL(let url): "storage.url '\(url)' is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
         case .migrationFailed(let reason): "store migration failed: \(reason)"
+        case .overloaded(let reason): "store overloaded: \(reason)"
+        case .notDurable(let reason): "store not durable: \(reason)"
         }
     }
 }

@@ -28,11 +28,13 @@ final class RelayProcess: Sendable {
     }
 
     /// Starts `defender-relay serve` with `configurationYAML` and waits until it listens.
-    static func serve(configurationYAML: String, in directory: URL, environment: [String: String] = [:]) async throws -> RelayProcess {
+    /// `wrapper` runs the relay under another program (`strace -f -o FILE`).
+    static func serve(configurationYAML: String, in directory: URL, environment: [String: String] = [:], wrapper: [String] = []) async throws -> RelayProcess {
         let configFile = directory.appendingPathComponent("relay-\(UUID().uuidString.prefix(6)).yaml")
         try configurationYAML.write(to: configFile, atomically: true, encoding: .utf8)
+        let command = wrapper + [binary, "serve", "--config", configFile.path]
         let process = try TestProcess(
-            executable: binary, arguments: ["serve", "--config", configFile.path], environment: environment,
+            executable: command[0], arguments: Array(command.dropFirst()), environment: environment,
             outputFile: directory.appendingPathComponent("serve-\(UUID().uuidString.prefix(6)).log")
         )
         let port = try await eventually("the relay to listen") { () -> Int? in

@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+@testable import Storage
+import Synchronization
+import Testing
+
+/// The group committer's own promises, seen without a server: a bounded queue, and a batch
+/// that does not fail because the task that happened to lead it was cancelled.
+@Suite(.timeLimit(.minutes(1)))
+struct GroupCommitterTests {
+    @Test func refusesWritesPastItsQueueBoundAndCommitsTheRest() async throws {
+        let (pool, gate) = try Self.poolWithTable()
+        defer { gate.open() }  // a failing expectation must not leave the writer held
+        let committer = GroupCommitter(pool: pool, maxBatch: 256, maxQueued: 4)
+        try await withThrowingTaskGroup(of: Result<Int, any Error>.self) { group in
+            // The first write holds the writer until the gate opens; four more queue behind it.
+            group.addTask { .success(try await committer.write { db in gate.wait(); try Self.insert(0, db); return 0 }) }
+            try await Self.waitUntil { committer.queued == 0 && gate.isHeld }
+            for value in 1...4 {
+                group.addTask { .success(try await committer.write { db in try Self.insert(value, db); return value }) }
+            }
+            try await Self.waitUntil { committer.queued == 4 }
+            // The queue is full: the next write is refused at once, not held in memory. (Raced
+            // against a timer that opens the gate, so a write that queues fails the test
+            // instead of waiting forever.)
+            let refusedAtOnce = await withTaskGroup(of: Bool?.self) { race in
+                race.addTask {
+                    do {
+                        try await committer.write { db in try Self.insert(99, db) }
+                        return false
+                    } catch {
+                        return error is StoreError
+                    }
+                }
+                race.addTask {
+                    try? await Task.sleep(for: .seconds(3))
+                    return nil
+                }
+                let first = await race.next()!
+                gate.open()
+                return first
+            }
+            #expect(refusedAtOnce == true)
+            var committed: [Int] = []
+            for try await result in group { committed.append(try result.get()) }
+            #expect(committed.sorted() == [0, 1, 2, 3, 4])
+        }
+        let stored = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT value FROM t ORDER BY value") }
+        #expect(stored == [0, 1, 2, 3, 4])
+    }
+
+    @Test func aCancelledLeaderDoesNotFailItsFollowers() async throws {
+        let (pool, gate) = try Self.poolWithTable()
+        defer { gate.open() }
+        let committer = GroupCommitter(pool: pool)
+        let blocker = Task { try await committer.write { db in gate.wait(); try Self.insert(0, db) } }
+        try await Self.waitUntil { gate.isHeld }
+        // The next caller becomes the next batch's leader; two followers queue behind it.
+        let leader = Task { try await committer.write { db in try Self.insert(1, db) } }
+        try await Self.waitUntil { committer.queued == 1 }
+        let followers = (2...3).map { value in Task { try await committer.write { db in try Self.insert(value, db) } } }
+        try await Self.waitUntil { committer.queued == 3 }
+        leader.cancel()
+        gate.open()
+        try await blocker.value
+        for follower in followers { try await follower.value }
+        // The leader's own write was committed too: its caller gave up waiting, not the batch.
+        try await leader.value
+        let stored = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT value FROM t ORDER BY value") }
+        #expect(stored == [0, 1, 2, 3])
+    }
+
+    private static func poolWithTable() throws -> (DatabasePool, Gate) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("committer-\(UUID().uuidString).sqlite").path
+        let pool = try DatabasePool(path: path)
+        try pool.write { db in try db.execute(sql: "CREATE TABLE t (value INTEGER PRIMARY KEY)") }
+        return (pool, Gate())
+    }
+
+    private static func insert(_ value: Int, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO t (value) VALUES (?)", arguments: [value])
+    }
+
+    private static func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
+
+/// Holds GRDB's writer thread (never a Swift concurrency thread) until the test opens it.
+private final class Gate: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let held = Mutex(false)
+
+    var isHeld: Bool { held.withLock { $0 } }
+
+    func wait() {
+        held.withLock { $0 = true }
+        semaphore.wait()
+    }
+
+    func open() { semaphore.signal() }
+}
