@@ -106,6 +106,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Microseconds per message for each stage of the ingest pipeline (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "ingest-stages",
+            dependencies: ["Relay", "SNS", "Storage", "DeviceDefender", "TestSupport"],
+            path: "Benchmarks/ingest-stages",
+            swiftSettings: swiftSettings
+        ),
         // Test keys, certificates and signed envelopes, built in code; shared by the test targets.
         .target(
             name: "TestSupport",
@@ -132,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Storage", "DeviceDefender", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -66,10 +66,9 @@ extension AuditNotification {
 /// JSON decoding that reports the failing key path instead of a generic error.
 enum PayloadJSON {
     static func decode<T: Decodable>(_ type: T.Type, from message: String) throws(PayloadDecodingError) -> T {
-        let data = Data(message.utf8)
-        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else { throw .notJSON }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            // One parse: text that is not JSON at all fails at the top level (empty coding path).
+            return try JSONDecoder().decode(T.self, from: Data(message.utf8))
         } catch let DecodingError.keyNotFound(key, context) {
             throw .missingKey(path(context.codingPath + [key]))
         } catch let DecodingError.typeMismatch(expected, context) {
@@ -78,6 +77,7 @@ enum PayloadJSON {
         } catch let DecodingError.valueNotFound(expected, context) {
             throw .wrongType(key: path(context.codingPath), expected: name(of: expected))
         } catch let DecodingError.dataCorrupted(context) {
+            if context.codingPath.isEmpty { throw .notJSON }
             throw .wrongType(key: path(context.codingPath), expected: "a valid value")
         } catch {
             throw .notJSON

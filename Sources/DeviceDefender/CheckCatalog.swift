@@ -40,12 +40,18 @@ public struct CheckCatalog: Sendable {
 
     /// The definition for a current name or an alias.
     public func definition(for name: String) -> AuditCheckDefinition? {
-        byName[name.trimmingCharacters(in: .whitespaces)]
+        byName[name] ?? byName[Self.trimmed(name)]
     }
 
     /// The current name for `name` (an alias maps to its current name; unknown names stay).
     public func canonicalName(_ name: String) -> String {
-        definition(for: name)?.name ?? name.trimmingCharacters(in: .whitespaces)
+        definition(for: name)?.name ?? Self.trimmed(name)
+    }
+
+    /// Without surrounding spaces and tabs; names arrive trimmed, so the common case copies nothing.
+    private static func trimmed(_ name: String) -> String {
+        guard let first = name.first, let last = name.last, first.isWhitespace || last.isWhitespace else { return name }
+        return name.trimmingCharacters(in: .whitespaces)
     }
 
     public func severity(of name: String) -> Severity {

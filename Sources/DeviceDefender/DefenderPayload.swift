@@ -20,10 +20,11 @@ public enum DefenderPayload: Sendable, Equatable {
     /// Classifies by shape (`taskId` + `auditDetails` is an audit, `violationId` +
     /// `violationEventType` a Detect event), then decodes strictly.
     public static func classify(_ message: String, catalog: CheckCatalog = .known) -> DefenderPayload {
-        let keys = (try? JSONSerialization.jsonObject(with: Data(message.utf8))) as? [String: Any]
-        guard let keys else { return .unrecognized(reason: "the message is not a JSON object") }
-        let looksLikeAudit = keys["taskId"] != nil || keys["auditDetails"] != nil
-        let looksLikeDetect = keys["violationId"] != nil || keys["violationEventType"] != nil
+        guard let keys = try? JSONDecoder().decode(TopLevelKeys.self, from: Data(message.utf8)).keys else {
+            return .unrecognized(reason: "the message is not a JSON object")
+        }
+        let looksLikeAudit = keys.contains("taskId") || keys.contains("auditDetails")
+        let looksLikeDetect = keys.contains("violationId") || keys.contains("violationEventType")
         if looksLikeAudit && !looksLikeDetect {
             do {
                 return .audit(try AuditNotification.decode(message, catalog: catalog))
@@ -39,5 +40,21 @@ public enum DefenderPayload: Sendable, Equatable {
             }
         }
         return .unrecognized(reason: "neither an audit notification nor a Detect violation")
+    }
+}
+
+/// The names of a JSON object's top-level keys, read without building its values.
+private struct TopLevelKeys: Decodable {
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    let keys: Set<String>
+
+    init(from decoder: any Decoder) throws {
+        keys = Set(try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue))
     }
 }

@@ -5,38 +5,32 @@ import Synchronization
 /// write before its transaction committed, and with `synchronous = FULL` that means before the
 /// commit reached the disk.
 ///
-/// Leader/follower: the first caller to find no leader writes the batch of everything pending
-/// (its own work included) in one transaction, answers the followers in it, and hands
-/// leadership to the first caller still waiting. Under light load a batch is one write; under
-/// load one fsync covers many. No task is spawned: each batch is started by a caller's task
-/// and runs on GRDB's writer thread.
+/// Writes wait in a queue; while a transaction runs on GRDB's writer thread, new writes gather
+/// behind it, and the moment it commits the next transaction takes everything gathered (up to
+/// `maxBatch`), started from the writer thread itself. A write that fails fails alone (see
+/// `commit(_:in:)`). So the writer never waits for a Swift
+/// task to be scheduled between two commits, one fsync covers every write that arrived during
+/// the previous one, and under light load a transaction is one write.
 ///
 /// Two promises beyond batching:
-/// - A batch does not depend on its leader's task: the transaction is handed to the writer
-///   queue as a callback, which a cancelled leader cannot interrupt, so followers never see a
-///   failure that is not the database's.
+/// - A transaction does not depend on any caller's task: it runs as a callback on the writer
+///   queue, which a cancelled caller cannot interrupt, so no write fails for a reason that is
+///   not the database's.
 /// - The queue is bounded: past `maxQueued` waiting writes, `write` throws
 ///   `StoreError.overloaded` at once (the SNS endpoint answers 503 and SNS retries) instead of
 ///   holding ever more requests in memory while the disk catches up.
 final class GroupCommitter: Sendable {
-    typealias Work = @Sendable (Database) throws -> any Sendable
-
-    private enum Signal: Sendable {
-        case done(Result<any Sendable, any Error>)
-        case lead
-        case refused
-    }
+    private typealias Outcome = Result<any Sendable, any Error>
 
     private struct Waiter: Sendable {
-        let id: UInt64
-        let work: Work
-        let continuation: CheckedContinuation<Signal, Never>
+        let work: @Sendable (Database) throws -> any Sendable
+        let continuation: CheckedContinuation<Outcome, Never>
     }
 
     private struct State {
         var pending: [Waiter] = []
-        var leading = false
-        var nextID: UInt64 = 0
+        /// A transaction is running (or about to start) on the writer.
+        var committing = false
     }
 
     private let pool: DatabasePool
@@ -57,86 +51,82 @@ final class GroupCommitter: Sendable {
     /// How many writes wait for a transaction right now (for tests and metrics).
     var queued: Int { state.withLock { $0.pending.count } }
 
-    /// Runs `work` inside a savepoint of a shared transaction and returns once that transaction
-    /// committed. A failing `work` rolls back only its own savepoint; a failing commit fails all.
+    /// Runs `work` in a shared transaction and returns once that transaction committed. A
+    /// failing `work` leaves nothing behind and fails only its own caller; a failing commit
+    /// fails every write of the batch.
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        var myID: UInt64 = 0
-        let maxQueued = self.maxQueued
-        let signal = await withCheckedContinuation { (continuation: CheckedContinuation<Signal, Never>) in
-            let decision = state.withLock { state -> Signal? in
-                if state.pending.count >= maxQueued { return .refused }
-                state.nextID += 1
-                myID = state.nextID
-                state.pending.append(Waiter(id: myID, work: { try work($0) }, continuation: continuation))
-                if state.leading { return nil }
-                state.leading = true
-                return .lead
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+            let start = state.withLock { state -> Bool? in
+                guard state.pending.count < maxQueued else { return nil }
+                state.pending.append(Waiter(work: { try work($0) }, continuation: continuation))
+                if state.committing { return false }
+                state.committing = true
+                return true
             }
-            if let decision { continuation.resume(returning: decision) }
-        }
-        let result: Result<any Sendable, any Error>
-        switch signal {
-        case .done(let outcome):
-            result = outcome
-        case .lead:
-            result = await commitBatch(leaderID: myID)
-        case .refused:
-            throw StoreError.overloaded("\(maxQueued) writes are already waiting for the disk")
+            switch start {
+            case nil:
+                continuation.resume(returning: .failure(StoreError.overloaded("\(maxQueued) writes are already waiting for the disk")))
+            case true?:
+                commitNextBatch()
+            case false?:
+                break
+            }
         }
         // The cast cannot fail: the value is what `work` returned.
-        return try result.get() as! T
+        return try outcome.get() as! T
     }
 
-    private func commitBatch(leaderID: UInt64) async -> Result<any Sendable, any Error> {
+    /// Takes what is pending and commits it on the writer queue; when that commit is done, the
+    /// completion (on the writer thread) answers the batch and starts the next one, if any.
+    private func commitNextBatch() {
         let batch = state.withLock { state -> [Waiter] in
             let batch = Array(state.pending.prefix(maxBatch))
             state.pending.removeFirst(batch.count)
             return batch
         }
-        let results = await Self.commit(batch, on: pool)
-
-        var mine: Result<any Sendable, any Error> = .failure(StoreError.unavailable("group commit lost a result"))
-        for (waiter, result) in zip(batch, results) {
-            if waiter.id == leaderID {
-                mine = result
-            } else {
-                waiter.continuation.resume(returning: .done(result))
+        pool.asyncWriteWithoutTransaction { [self] db in
+            let outcomes = Self.commit(batch, in: db)
+            for (waiter, outcome) in zip(batch, outcomes) { waiter.continuation.resume(returning: outcome) }
+            let more = state.withLock { state -> Bool in
+                if state.pending.isEmpty { state.committing = false }
+                return state.committing
             }
+            if more { commitNextBatch() }
         }
-        let next = state.withLock { state -> Waiter? in
-            guard let next = state.pending.first else {
-                state.leading = false
-                return nil
-            }
-            return next
-        }
-        next?.continuation.resume(returning: .lead)
-        return mine
     }
 
-    /// One transaction for the whole batch, each write in its own savepoint. Handed to GRDB's
-    /// writer queue as a callback: cancellation of the calling task cannot reach it.
-    private static func commit(_ batch: [Waiter], on pool: DatabasePool) async -> [Result<any Sendable, any Error>] {
-        await withCheckedContinuation { (continuation: CheckedContinuation<[Result<any Sendable, any Error>], Never>) in
-            pool.asyncWrite({ db in
-                batch.map { waiter -> Result<any Sendable, any Error> in
-                    var value: (any Sendable)?
-                    do {
-                        try db.inSavepoint {
-                            value = try waiter.work(db)
-                            return .commit
-                        }
-                        return .success(value!)
-                    } catch {
-                        return .failure(error)
-                    }
+    /// The whole batch in one transaction. A write that throws is not allowed to take the
+    /// others down, nor to leave half of itself behind: the transaction is rolled back and every
+    /// write of the batch runs again in a transaction of its own. (Writes are pure functions of
+    /// the database, so running one again is the same write.) Failures are rare (constraint
+    /// conflicts are `ON CONFLICT` clauses, not errors), so the common batch pays for no
+    /// savepoints.
+    private static func commit(_ batch: [Waiter], in db: Database) -> [Outcome] {
+        var values: [any Sendable] = []
+        values.reserveCapacity(batch.count)
+        do {
+            try db.inTransaction {
+                for waiter in batch { values.append(try waiter.work(db)) }
+                return .commit
+            }
+            return values.map { .success($0) }
+        } catch {
+            if values.count == batch.count {
+                // Every write ran; the commit itself failed: nothing of the batch is stored.
+                return Array(repeating: .failure(error), count: batch.count)
+            }
+        }
+        return batch.map { waiter in
+            do {
+                var value: (any Sendable)?
+                try db.inTransaction {
+                    value = try waiter.work(db)
+                    return .commit
                 }
-            }, completion: { _, outcome in
-                switch outcome {
-                case .success(let results): continuation.resume(returning: results)
-                case .failure(let error): continuation.resume(returning: Array(repeating: .failure(error), count: batch.count))
-                }
-            })
+                return .success(value!)
+            } catch {
+                return .failure(error)
+            }
         }
     }
 }

@@ -113,5 +113,10 @@ enum PostgresSchema {
             CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
             CREATE INDEX deliveries_repeats ON deliveries (receiver, fingerprint, created_at);
             """),
+        // The previous run of a series is found by one index seek, not by sorting the whole series.
+        ("v4-previous-run-index", """
+            CREATE INDEX audit_tasks_by_series_run ON audit_tasks (series_key, task_start_time, task_id);
+            DROP INDEX audit_tasks_by_series;
+            """),
     ]
 }

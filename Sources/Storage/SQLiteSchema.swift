@@ -121,6 +121,13 @@ enum SQLiteSchema {
                 CREATE INDEX deliveries_repeats ON deliveries (receiver, fingerprint, created_at);
                 """)
         }
+        // The previous run of a series is found by one index seek, not by sorting the whole series.
+        migrator.registerMigration("v4-previous-run-index") { db in
+            try db.execute(sql: """
+                CREATE INDEX audit_tasks_by_series_run ON audit_tasks (series_key, task_start_time, task_id);
+                DROP INDEX audit_tasks_by_series;
+                """)
+        }
         return migrator
     }
 }

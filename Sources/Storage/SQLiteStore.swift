@@ -57,6 +57,7 @@ public final class SQLiteStore: Store {
                     PRAGMA synchronous = FULL;
                     PRAGMA cache_size = -\(SQLiteStore.writerCacheKiB);
                     PRAGMA journal_size_limit = \(SQLiteStore.journalSizeLimitBytes);
+                    PRAGMA temp_store = MEMORY;
                     """)
                 return try SQLiteStore.writerSettings(db)
             }
@@ -109,7 +110,7 @@ public final class SQLiteStore: Store {
                 try db.run(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt))
                 // Another MessageId already carried this taskId: one audit, stored (and alerted) once.
                 guard db.changesCount == 1 else { break }
-                for check in audit.checks { try db.run(SummarySQL.insertCheck(check, of: audit)) }
+                if let checks = SummarySQL.insertChecks(of: audit) { try db.run(checks) }
                 let previous = try db.rows(SummarySQL.previousAudit(of: audit)).first.map { row in
                     SummarySQL.previousNotification(taskID: row.text("task_id"), checkRows: try db.rows(SummarySQL.checks(ofTask: row.text("task_id"))))
                 }

@@ -121,19 +121,28 @@ enum SummarySQL {
         )
     }
 
-    static func insertCheck(_ check: AuditCheckResult, of audit: AuditNotification) -> SQLStatement {
-        SQLStatement(
-            """
-            INSERT INTO audit_check_results (task_id, check_name, check_run_status, non_compliant_resources_count,
-                total_resources_count, message, error_code, severity, account_id, task_start_time)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (task_id, check_name) DO NOTHING
-            """,
-            [
+    /// Every check of `audit` in one statement (one row each): one statement to prepare and run
+    /// instead of up to one per check. Nil when the audit carries no checks.
+    static func insertChecks(of audit: AuditNotification) -> SQLStatement? {
+        guard !audit.checks.isEmpty else { return nil }
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        var arguments: [SQLValue] = []
+        arguments.reserveCapacity(audit.checks.count * 10)
+        for check in audit.checks {
+            arguments += [
                 .text(audit.taskID), .text(check.checkName), .text(check.runStatus.rawValue), SQLValue(check.nonCompliantResourcesCount),
                 SQLValue(check.totalResourcesCount), SQLValue(check.message), SQLValue(check.errorCode), .text(check.severity.rawValue),
                 .text(audit.accountID), .integer(audit.taskStartTime),
             ]
+        }
+        return SQLStatement(
+            """
+            INSERT INTO audit_check_results (task_id, check_name, check_run_status, non_compliant_resources_count,
+                total_resources_count, message, error_code, severity, account_id, task_start_time)
+            VALUES \(Array(repeating: row, count: audit.checks.count).joined(separator: ", "))
+            ON CONFLICT (task_id, check_name) DO NOTHING
+            """,
+            arguments
         )
     }
 
@@ -142,11 +151,10 @@ enum SummarySQL {
         SQLStatement(
             """
             SELECT task_id FROM audit_tasks
-            WHERE series_key = ? AND task_id <> ?
-              AND (task_start_time < ? OR (task_start_time = ? AND task_id < ?))
+            WHERE series_key = ? AND (task_start_time, task_id) < (?, ?)
             ORDER BY task_start_time DESC, task_id DESC LIMIT 1
             """,
-            [.text(audit.seriesKey), .text(audit.taskID), .integer(audit.taskStartTime), .integer(audit.taskStartTime), .text(audit.taskID)]
+            [.text(audit.seriesKey), .integer(audit.taskStartTime), .text(audit.taskID)]
         )
     }
 

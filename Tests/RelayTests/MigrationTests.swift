@@ -21,7 +21,7 @@ struct MigrationTests {
         try old.close()
 
         let store = try SQLiteStore(path: path)
-        #expect(try await store.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox"])
+        #expect(try await store.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index"])
         #expect(try await store.storedMessage(id: "old-1")?.message == "hello")
         #expect(try await store.subscriptions().count == 1)
         try await AuditFixtures.record(AuditFixtures.audit("after-upgrade", start: 5, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), in: store)
@@ -41,7 +41,7 @@ struct MigrationTests {
         logger.logLevel = .critical
         try await StoreFactory.withStore(url: url, logger: logger) { store in
             let postgres = try #require(store as? PostgresStore)
-            #expect(try await postgres.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox"])
+            #expect(try await postgres.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index"])
             #expect(try await store.storedMessage(id: "old-1")?.message == "hello")
             try await AuditFixtures.record(AuditFixtures.audit("after-upgrade", start: 5, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), in: store)
             #expect(try await store.audits(AuditQuery()).audits.map(\.taskID) == ["after-upgrade"])

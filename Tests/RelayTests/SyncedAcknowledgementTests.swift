@@ -123,7 +123,15 @@ private struct TracedRelay: Sendable {
         return text.split(separator: "\n").filter { $0.contains("fsync(") || $0.contains("fdatasync(") }.count
     }
 
+    /// Ends strace and the relay: strace detaches from a traced program when it is told to stop,
+    /// so the relay (whose command line names this run's folder) is ended by name.
     func stop() {
+        let folder = trace.deletingLastPathComponent().path
+        let pkill = Process()
+        pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+        pkill.arguments = ["-TERM", "-f", "\(folder)/relay-"]
+        try? pkill.run()
+        pkill.waitUntilExit()
         relay.process.terminate()
         fake.stop()
     }

@@ -70,6 +70,27 @@ struct GroupCommitterTests {
         #expect(stored == [0, 1, 2, 3])
     }
 
+    @Test func aFailingWriteFailsAloneAndLeavesNothingBehind() async throws {
+        let (pool, gate) = try Self.poolWithTable()
+        defer { gate.open() }
+        let committer = GroupCommitter(pool: pool)
+        struct Refused: Error {}
+        // Hold the writer so that the next writes share one batch.
+        let blocker = Task { try await committer.write { db in gate.wait(); try Self.insert(0, db) } }
+        try await Self.waitUntil { gate.isHeld }
+        let good = (1...3).map { value in Task { try await committer.write { db in try Self.insert(value, db) } } }
+        try await Self.waitUntil { committer.queued == 3 }
+        // Inserts a row, then throws: the row must not survive.
+        let bad = Task { try await committer.write { db in try Self.insert(50, db); throw Refused() } }
+        try await Self.waitUntil { committer.queued == 4 }
+        gate.open()
+        try await blocker.value
+        for task in good { try await task.value }
+        await #expect(throws: Refused.self) { try await bad.value }
+        let stored = try await pool.read { db in try Int.fetchAll(db, sql: "SELECT value FROM t ORDER BY value") }
+        #expect(stored == [0, 1, 2, 3])
+    }
+
     private static func poolWithTable() throws -> (DatabasePool, Gate) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("committer-\(UUID().uuidString).sqlite").path
         let pool = try DatabasePool(path: path)
