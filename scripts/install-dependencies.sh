@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing defender-relay needs on a Debian machine with Swift:
 #   apt: libcurl4-openssl-dev (the outbound client), libsqlite3-dev (the embedded store)
-#   apt (with --test): strace (the durability tests count the relay's fsync calls)
+#   apt (with --test): strace (the durability tests count the relay's fsync calls) and wrk
+#     (the benchmark's smoke run)
 #   pip (with --test): moto with its server and boto3 (the SNS peer of the interop tests)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -10,7 +11,7 @@ with_tests=false
 [ "${1:-}" = "--test" ] && with_tests=true
 
 packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config python3)
-[ "${1:-}" = "--test" ] && packages+=(strace)
+[ "${1:-}" = "--test" ] && packages+=(strace wrk)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -69,6 +69,16 @@ let (planCost, _) = measure { index -> [OutboxEntry] in
     let stored = StoredMessage(messageID: messages[index].messageID, type: "Notification", topicARN: topic, subject: nil, message: messages[index].message, snsTimestamp: messages[index].timestamp, signatureVersion: "2", signingCertURL: messages[index].signingCertURL, rawEnvelope: bodies[index], receivedAt: now.millisecondsSince1970)
     return planner.plan(stored, .audit(audit, AuditChange.between(previous: nil, current: audit)))
 }
+let changes = payloads.map { payload -> AuditChange in
+    guard case .audit(let audit) = payload else { return AuditChange() }
+    return AuditChange.between(previous: nil, current: audit)
+}
+let (changeCost, _) = measure { index -> Data in
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return (try? encoder.encode(changes[index])) ?? Data()
+}
+rows.append(("change as JSON", changeCost, "the stored change summary, encoded inside the write transaction"))
 rows.append(("plan alerts", planCost, "build, route and render for one Slack receiver (not on the path without receivers)"))
 
 func stored(_ index: Int) -> StoredMessage {

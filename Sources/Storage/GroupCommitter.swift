@@ -96,11 +96,12 @@ final class GroupCommitter: Sendable {
     }
 
     /// The whole batch in one transaction. A write that throws is not allowed to take the
-    /// others down, nor to leave half of itself behind: the transaction is rolled back and every
-    /// write of the batch runs again in a transaction of its own. (Writes are pure functions of
-    /// the database, so running one again is the same write.) Failures are rare (constraint
-    /// conflicts are `ON CONFLICT` clauses, not errors), so the common batch pays for no
-    /// savepoints.
+    /// others down, nor to leave half of itself behind: the transaction is rolled back and the
+    /// batch runs again in one transaction with a savepoint per write, where the failing write
+    /// rolls back alone. (Writes are pure functions of the database, so running one again is
+    /// the same write.) Failures are rare (conflicts are `ON CONFLICT` clauses, not errors), so
+    /// the common batch pays for no savepoints, and a failing one costs one more transaction,
+    /// not one per write.
     private static func commit(_ batch: [Waiter], in db: Database) -> [Outcome] {
         var values: [any Sendable] = []
         values.reserveCapacity(batch.count)
@@ -116,17 +117,26 @@ final class GroupCommitter: Sendable {
                 return Array(repeating: .failure(error), count: batch.count)
             }
         }
-        return batch.map { waiter in
-            do {
-                var value: (any Sendable)?
-                try db.inTransaction {
-                    value = try waiter.work(db)
-                    return .commit
+        var outcomes: [Outcome] = []
+        do {
+            try db.inTransaction {
+                outcomes = batch.map { waiter in
+                    var value: (any Sendable)?
+                    do {
+                        try db.inSavepoint {
+                            value = try waiter.work(db)
+                            return .commit
+                        }
+                        return .success(value!)
+                    } catch {
+                        return .failure(error)
+                    }
                 }
-                return .success(value!)
-            } catch {
-                return .failure(error)
+                return .commit
             }
+            return outcomes
+        } catch {
+            return Array(repeating: .failure(error), count: batch.count)
         }
     }
 }

@@ -116,7 +116,7 @@ enum PostgresSchema {
         // The previous run of a series is found by one index seek, not by sorting the whole series.
         ("v4-previous-run-index", """
             CREATE INDEX audit_tasks_by_series_run ON audit_tasks (series_key, task_start_time, task_id);
-            DROP INDEX audit_tasks_by_series;
+            DROP INDEX IF EXISTS audit_tasks_by_series;
             """),
     ]
 }

@@ -92,7 +92,7 @@ public final class PostgresStore: Store, Service {
             switch payload {
             case .audit(let audit)?:
                 guard try await connection.returnsRow(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt), logger: self.logger) else { break }
-                if let checks = SummarySQL.insertChecks(of: audit) { try await connection.run(checks, logger: self.logger) }
+                for statement in SummarySQL.insertChecks(of: audit) { try await connection.run(statement, logger: self.logger) }
                 var previous: AuditNotification?
                 if let previousID = try await connection.rows(SummarySQL.previousAudit(of: audit), logger: self.logger).first?.text("task_id") {
                     previous = SummarySQL.previousNotification(taskID: previousID, checkRows: try await connection.rows(SummarySQL.checks(ofTask: previousID), logger: self.logger))

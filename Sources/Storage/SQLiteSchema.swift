@@ -125,7 +125,7 @@ enum SQLiteSchema {
         migrator.registerMigration("v4-previous-run-index") { db in
             try db.execute(sql: """
                 CREATE INDEX audit_tasks_by_series_run ON audit_tasks (series_key, task_start_time, task_id);
-                DROP INDEX audit_tasks_by_series;
+                DROP INDEX IF EXISTS audit_tasks_by_series;
                 """)
         }
         return migrator

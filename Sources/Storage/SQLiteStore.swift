@@ -12,6 +12,7 @@ public final class SQLiteStore: Store {
     public let path: String
     private let pool: DatabasePool
     private let committer: GroupCommitter
+    private let writerStatements = SQLiteWriterStatements()
 
     /// What the writer connection runs with, read back from SQLite itself.
     public struct WriterSettings: Sendable, Equatable {
@@ -110,7 +111,7 @@ public final class SQLiteStore: Store {
                 try db.run(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt))
                 // Another MessageId already carried this taskId: one audit, stored (and alerted) once.
                 guard db.changesCount == 1 else { break }
-                if let checks = SummarySQL.insertChecks(of: audit) { try db.run(checks) }
+                for statement in SummarySQL.insertChecks(of: audit) { try db.run(statement) }
                 let previous = try db.rows(SummarySQL.previousAudit(of: audit)).first.map { row in
                     SummarySQL.previousNotification(taskID: row.text("task_id"), checkRows: try db.rows(SummarySQL.checks(ofTask: row.text("task_id"))))
                 }
@@ -133,7 +134,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private static func enqueue(_ entries: [OutboxEntry], at now: Int64, in db: Database) throws {
+    private static func enqueue(_ entries: [OutboxEntry], at now: Int64, in db: SQLiteWriter) throws {
         for entry in entries {
             if let interval = entry.repeatIntervalSeconds, !(try db.rows(SummarySQL.recentlyQueued(entry, since: now - interval * 1000)).isEmpty) {
                 continue
@@ -251,14 +252,17 @@ public final class SQLiteStore: Store {
     }
 
     public func close() async {
+        let statements = writerStatements
+        try? await pool.barrierWriteWithoutTransaction { _ in statements.finalizeAll() }
         try? pool.close()
     }
 
     // MARK: -
 
-    private func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    private func write<T: Sendable>(_ work: @escaping @Sendable (SQLiteWriter) throws -> T) async throws(StoreError) -> T {
+        let statements = writerStatements
         do {
-            return try await committer.write(work)
+            return try await committer.write { db in try work(SQLiteWriter(db: db, statements: statements)) }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -275,9 +279,21 @@ public final class SQLiteStore: Store {
     }
 }
 
+/// The writer connection inside a write: statements run through the writer's own prepared
+/// statements (`SQLiteWriterStatements`).
+struct SQLiteWriter {
+    let db: Database
+    let statements: SQLiteWriterStatements
+
+    func run(_ statement: SQLStatement) throws { try statements.run(statement, in: db) }
+    func rows(_ statement: SQLStatement) throws -> [SQLRow] { try statements.rows(statement, in: db) }
+    /// Rows changed by the last statement.
+    var changesCount: Int { db.changesCount }
+}
+
 extension Database {
-    /// Statements are compiled once per connection and reused (the set of SQL texts is fixed by
-    /// SummarySQL, so the cache stays small).
+    /// Statements are compiled once per connection and reused (SummarySQL builds a bounded set
+    /// of SQL texts: one per query shape, and one per number of checks up to 100 for inserts).
     func run(_ statement: SQLStatement) throws {
         try cachedStatement(sql: statement.sql).execute(arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
     }

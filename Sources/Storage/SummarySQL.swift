@@ -121,30 +121,36 @@ enum SummarySQL {
         )
     }
 
-    /// Every check of `audit` in one statement (one row each): one statement to prepare and run
-    /// instead of up to one per check. Nil when the audit carries no checks.
-    static func insertChecks(of audit: AuditNotification) -> SQLStatement? {
-        guard !audit.checks.isEmpty else { return nil }
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        var arguments: [SQLValue] = []
-        arguments.reserveCapacity(audit.checks.count * 10)
-        for check in audit.checks {
-            arguments += [
-                .text(audit.taskID), .text(check.checkName), .text(check.runStatus.rawValue), SQLValue(check.nonCompliantResourcesCount),
-                SQLValue(check.totalResourcesCount), SQLValue(check.message), SQLValue(check.errorCode), .text(check.severity.rawValue),
-                .text(audit.accountID), .integer(audit.taskStartTime),
-            ]
+    /// The checks of `audit`, `checksPerStatement` rows per statement: a few statements to
+    /// prepare and run instead of one per check, and far below the bind limits of both
+    /// databases (SQLite 32,766 parameters, PostgreSQL 65,535) however many checks a message
+    /// carries. A 256 KiB SNS message holds at most a few thousand.
+    static func insertChecks(of audit: AuditNotification) -> [SQLStatement] {
+        stride(from: 0, to: audit.checks.count, by: checksPerStatement).map { start in
+            let checks = audit.checks[start..<min(start + checksPerStatement, audit.checks.count)]
+            var arguments: [SQLValue] = []
+            arguments.reserveCapacity(checks.count * 10)
+            for check in checks {
+                arguments += [
+                    .text(audit.taskID), .text(check.checkName), .text(check.runStatus.rawValue), SQLValue(check.nonCompliantResourcesCount),
+                    SQLValue(check.totalResourcesCount), SQLValue(check.message), SQLValue(check.errorCode), .text(check.severity.rawValue),
+                    .text(audit.accountID), .integer(audit.taskStartTime),
+                ]
+            }
+            return SQLStatement(
+                """
+                INSERT INTO audit_check_results (task_id, check_name, check_run_status, non_compliant_resources_count,
+                    total_resources_count, message, error_code, severity, account_id, task_start_time)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: checks.count).joined(separator: ", "))
+                ON CONFLICT (task_id, check_name) DO NOTHING
+                """,
+                arguments
+            )
         }
-        return SQLStatement(
-            """
-            INSERT INTO audit_check_results (task_id, check_name, check_run_status, non_compliant_resources_count,
-                total_resources_count, message, error_code, severity, account_id, task_start_time)
-            VALUES \(Array(repeating: row, count: audit.checks.count).joined(separator: ", "))
-            ON CONFLICT (task_id, check_name) DO NOTHING
-            """,
-            arguments
-        )
     }
+
+    /// Rows per check insert: the documented checks fit in one statement.
+    static let checksPerStatement = 100
 
     /// The run of the same audit just before `audit`.
     static func previousAudit(of audit: AuditNotification) -> SQLStatement {

@@ -32,6 +32,30 @@ struct StoreContractTests {
     }
 
     @Test(arguments: TestBackend.allCases)
+    func storesEveryCheckOfAnAuditWithMoreChecksThanOneInsertCarries(_ backend: TestBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let checks = (0..<250).map { ("CUSTOM_CHECK_\($0)", $0 % 2 == 0 ? "COMPLETED_NON_COMPLIANT" : "COMPLETED_COMPLIANT", $0 % 2 == 0 ? 1 : 0) }
+            try await AuditFixtures.record(AuditFixtures.audit("wide", start: 1_000, checks: checks), in: store)
+            let audit = try #require(try await store.audit(taskID: "wide"))
+            #expect(audit.checks.count == 250)
+            #expect(audit.summary.nonCompliantResources == 125)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func comparesRunsThatStartedAtTheSameMillisecondByTaskID(_ backend: TestBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            // Stored out of order; the series is ordered by start time, then taskId.
+            for id in ["t2", "t3", "t1"] {
+                try await AuditFixtures.record(AuditFixtures.audit(id, start: 5_000, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), in: store)
+            }
+            #expect(try #require(try await store.audit(taskID: "t1")).summary.change.isFirstRun)
+            #expect(try #require(try await store.audit(taskID: "t2")).summary.change.isFirstRun)
+            #expect(try #require(try await store.audit(taskID: "t3")).summary.change.previousTaskID == "t2")
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
     func knowsWhatChangedSinceThePreviousRun(_ backend: TestBackend) async throws {
         try await withTestStore(backend) { store, _ in
             let runs: [(String, Int64, [(String, String, Int)])] = [

@@ -95,11 +95,16 @@ private struct TracedRelay: Sendable {
               ca_file: \(fake.pki.caFile)
               connect_to: [\(fake.connectTo.map { "\"\($0)\"" }.joined(separator: ", "))]
             """
-        let relay = try await RelayProcess.serve(
-            configurationYAML: yaml, in: directory,
-            wrapper: ["strace", "-f", "--seccomp-bpf", "-qq", "-e", "signal=none", "-e", "trace=fsync,fdatasync", "-o", trace.path]
-        )
-        return TracedRelay(fake: fake, relay: relay, trace: trace, certificateURL: url)
+        do {
+            let relay = try await RelayProcess.serve(
+                configurationYAML: yaml, in: directory,
+                wrapper: ["strace", "-f", "--seccomp-bpf", "-qq", "-e", "signal=none", "-e", "trace=fsync,fdatasync", "-o", trace.path]
+            )
+            return TracedRelay(fake: fake, relay: relay, trace: trace, certificateURL: url)
+        } catch {
+            fake.stop()
+            throw error
+        }
     }
 
     func envelopes(_ count: Int, prefix: String) throws -> [TestEnvelope] {
@@ -123,16 +128,21 @@ private struct TracedRelay: Sendable {
         return text.split(separator: "\n").filter { $0.contains("fsync(") || $0.contains("fdatasync(") }.count
     }
 
-    /// Ends strace and the relay: strace detaches from a traced program when it is told to stop,
-    /// so the relay (whose command line names this run's folder) is ended by name.
+    /// Ends the relay, then strace. strace detaches from the program it traces when it is told
+    /// to stop, and a signal it is holding for the tracee can be lost on the way, so the relay
+    /// (strace's child) gets SIGKILL, which no tracer can hold back.
     func stop() {
-        let folder = trace.deletingLastPathComponent().path
-        let pkill = Process()
-        pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
-        pkill.arguments = ["-TERM", "-f", "\(folder)/relay-"]
-        try? pkill.run()
-        pkill.waitUntilExit()
+        let tracer = relay.process.process.processIdentifier
+        for child in Self.children(of: tracer) { kill(child, SIGKILL) }
         relay.process.terminate()
         fake.stop()
+    }
+
+    static func children(of pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
     }
 }
