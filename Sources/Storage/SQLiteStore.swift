@@ -35,7 +35,7 @@ public final class SQLiteStore: Store {
     ///
     /// Throws `.notDurable` when the writer does not run `synchronous = FULL` in WAL mode once
     /// open: the relay then refuses to start rather than acknowledge commits not on disk.
-    public init(path: String, maxQueuedWrites: Int = 1024) throws(StoreError) {
+    public init(path: String) throws(StoreError) {
         self.path = path
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
@@ -73,18 +73,12 @@ public final class SQLiteStore: Store {
         } catch {
             throw .migrationFailed("\(path): \(error)")
         }
-        committer = GroupCommitter(pool: pool, maxQueued: maxQueuedWrites)
+        committer = GroupCommitter(pool: pool)
     }
 
     /// The settings in effect on the writer connection, as SQLite reports them now.
     public func writerSettings() async throws(StoreError) -> WriterSettings {
-        do {
-            return try await committer.write { db in try SQLiteStore.writerSettings(db) }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw .unavailable(String(describing: error))
-        }
+        try await write { writer in try SQLiteStore.writerSettings(writer.db) }
     }
 
     private static func writerSettings(_ db: Database) throws -> WriterSettings {
@@ -292,11 +286,8 @@ struct SQLiteWriter {
 }
 
 extension Database {
-    /// Statements are compiled once per connection and reused (SummarySQL builds a bounded set
-    /// of SQL texts: one per query shape, and one per number of checks up to 100 for inserts).
-    func run(_ statement: SQLStatement) throws {
-        try cachedStatement(sql: statement.sql).execute(arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
-    }
+    /// Reads on a reader connection (writes go through `SQLiteWriter`). Statements are compiled
+    /// once per connection and reused: SummarySQL builds a bounded set of SQL texts.
 
     func rows(_ statement: SQLStatement) throws -> [SQLRow] {
         try Row.fetchAll(cachedStatement(sql: statement.sql), arguments: StatementArguments(statement.arguments.map(\.databaseValue))).map { row in
