@@ -30,11 +30,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
+        // Pure logic: the strict JSON reader for untrusted bodies (envelopes and payloads).
+        .target(
+            name: "JSON",
+            swiftSettings: swiftSettings
+        ),
         // Pure logic: the SNS envelope, the string to sign, signature and certificate checks,
         // URL and topic policies. No I/O, no clock: everything it judges is passed in.
         .target(
             name: "SNS",
             dependencies: [
+                "JSON",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -46,6 +52,7 @@ let package = Package(
         // between two runs of an audit. No I/O.
         .target(
             name: "DeviceDefender",
+            dependencies: ["JSON"],
             swiftSettings: swiftSettings
         ),
         // Pure logic: alerts built from stored events, routing decisions, and how each chat or
@@ -73,7 +80,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "DeviceDefender",
+                "DeviceDefender", "JSON",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -84,10 +91,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The ingest transaction, written once for both stores, and group commit in front of it:
+        // what gets stored, compared and alerted on, decided above the stores' SQL.
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "Storage", "DeviceDefender", "Alerts",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Relay",
             dependencies: [
-                "SNS", "Curl", "Storage", "DeviceDefender", "Alerts",
+                "SNS", "Curl", "Storage", "DeviceDefender", "Alerts", "Ingest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -100,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "defender-relay",
             dependencies: [
-                "Relay", "SNS", "Curl", "Storage", "DeviceDefender", "Alerts",
+                "Relay", "SNS", "Curl", "Storage", "DeviceDefender", "Alerts", "Ingest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -110,7 +129,10 @@ let package = Package(
         // Microseconds per message for each stage of the ingest pipeline (docs/PERFORMANCE.md).
         .executableTarget(
             name: "ingest-stages",
-            dependencies: ["Relay", "SNS", "Storage", "DeviceDefender", "TestSupport"],
+            dependencies: [
+                "Relay", "SNS", "Storage", "DeviceDefender", "Ingest", "Alerts", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/ingest-stages",
             swiftSettings: swiftSettings
         ),
@@ -125,6 +147,11 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "JSONTests",
+            dependencies: ["JSON"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -158,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "RelayTests",
             dependencies: [
-                "Relay", "SNS", "Curl", "Storage", "TestSupport",
+                "Relay", "SNS", "Curl", "Storage", "Ingest", "Alerts", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

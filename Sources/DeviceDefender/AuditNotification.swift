@@ -46,6 +46,11 @@ public struct AuditNotification: Sendable, Equatable {
         self.checks = checks
     }
 
+    /// Non-compliant resources summed over the checks that found any.
+    public var nonCompliantResources: Int {
+        checks.reduce(0) { $0 + ($1.isNonCompliant ? $1.nonCompliantResourcesCount : 0) }
+    }
+
     /// What identifies "the same audit" across runs: the scheduled audit's name, or for on-demand
     /// audits the task type and account.
     public var seriesKey: String {

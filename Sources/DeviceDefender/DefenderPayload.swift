@@ -1,4 +1,4 @@
-import Foundation
+import JSON
 
 /// What an SNS Notification's Message turned out to be. Nothing a genuine topic sends is
 /// dropped: anything that is not a Device Defender payload is kept as unrecognized.
@@ -18,43 +18,27 @@ public enum DefenderPayload: Sendable, Equatable {
     }
 
     /// Classifies by shape (`taskId` + `auditDetails` is an audit, `violationId` +
-    /// `violationEventType` a Detect event), then decodes strictly.
+    /// `violationEventType` a Detect event), then decodes strictly. The Message is parsed once.
     public static func classify(_ message: String, catalog: CheckCatalog = .known) -> DefenderPayload {
-        guard let keys = try? JSONDecoder().decode(TopLevelKeys.self, from: Data(message.utf8)).keys else {
+        guard case .object(let object)? = try? JSONValue.parse(message) else {
             return .unrecognized(reason: "the message is not a JSON object")
         }
-        let looksLikeAudit = keys.contains("taskId") || keys.contains("auditDetails")
-        let looksLikeDetect = keys.contains("violationId") || keys.contains("violationEventType")
+        let looksLikeAudit = object["taskId"] != nil || object["auditDetails"] != nil
+        let looksLikeDetect = object["violationId"] != nil || object["violationEventType"] != nil
         if looksLikeAudit && !looksLikeDetect {
             do {
-                return .audit(try AuditNotification.decode(message, catalog: catalog))
+                return .audit(try AuditNotification.decode(PayloadFields(object), catalog: catalog))
             } catch {
                 return .unrecognized(reason: "not an audit notification: \(error)")
             }
         }
         if looksLikeDetect {
             do {
-                return .detect(try DetectViolation.decode(message))
+                return .detect(try DetectViolation.decode(PayloadFields(object)))
             } catch {
                 return .unrecognized(reason: "not a Detect violation: \(error)")
             }
         }
         return .unrecognized(reason: "neither an audit notification nor a Detect violation")
-    }
-}
-
-/// The names of a JSON object's top-level keys, read without building its values.
-private struct TopLevelKeys: Decodable {
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    let keys: Set<String>
-
-    init(from decoder: any Decoder) throws {
-        keys = Set(try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue))
     }
 }

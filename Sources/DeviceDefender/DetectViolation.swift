@@ -1,4 +1,4 @@
-import Foundation
+import JSON
 
 /// A Device Defender Detect security-profile violation event, as published to SNS.
 public struct DetectViolation: Sendable, Equatable {
@@ -40,80 +40,71 @@ public struct DetectViolation: Sendable, Equatable {
 }
 
 extension DetectViolation {
-    private struct Wire: Decodable {
-        struct Behavior: Decodable {
-            struct Criteria: Decodable {
-                var comparisonOperator: String?
-                var value: MetricValue?
-                var durationSeconds: Int?
-                var statisticalThreshold: [String: String]?
-                var mlDetectionConfig: [String: String]?
-            }
-
-            var name: String
-            var metric: String?
-            var criteria: Criteria?
-        }
-
-        struct MetricValue: Decodable {
-            var count: Int64?
-            var number: Double?
-            var numbers: [Double]?
-            var cidrs: [String]?
-            var ports: [Int]?
-            var strings: [String]?
-
-            var text: String? {
-                if let count { return String(count) }
-                if let number { return Self.format(number) }
-                if let numbers { return numbers.map(Self.format).joined(separator: ", ") }
-                if let cidrs { return cidrs.joined(separator: ", ") }
-                if let ports { return ports.map(String.init).joined(separator: ", ") }
-                if let strings { return strings.joined(separator: ", ") }
-                return nil
-            }
-
-            static func format(_ value: Double) -> String {
-                value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-            }
-        }
-
-        var violationId: String
-        var thingName: String
-        var securityProfileName: String
-        var violationEventType: String
-        var violationEventTime: Double
-        var behavior: Behavior
-        var metricValue: MetricValue?
-        var verificationState: String?
-    }
-
     /// Decodes a Detect violation event; `violationEventType` must be one of the three AWS defines.
     public static func decode(_ message: String) throws(PayloadDecodingError) -> DetectViolation {
-        let wire: Wire = try PayloadJSON.decode(Wire.self, from: message)
-        guard let eventType = EventType(rawValue: wire.violationEventType) else {
-            throw .valueOutsideSchema(key: "violationEventType", value: wire.violationEventType)
+        try decode(PayloadFields.parse(message))
+    }
+
+    static func decode(_ fields: PayloadFields) throws(PayloadDecodingError) -> DetectViolation {
+        let violationID = try fields.string("violationId")
+        let thingName = try fields.string("thingName")
+        let profile = try fields.string("securityProfileName")
+        let eventTypeText = try fields.string("violationEventType")
+        let eventTime = try fields.double("violationEventTime")
+        let behavior = try fields.object("behavior")
+        let behaviorName = try behavior.string("name")
+        let metric = try behavior.optionalString("metric")
+        let criteria = try behavior.optionalObject("criteria").map { criteria throws(PayloadDecodingError) in try criteriaText(criteria) } ?? nil
+        let metricValue = try fields.optionalObject("metricValue").map { value throws(PayloadDecodingError) in try valueText(value) } ?? nil
+        let verificationState = try fields.optionalString("verificationState")
+        guard let eventType = EventType(rawValue: eventTypeText) else {
+            throw .valueOutsideSchema(key: "violationEventType", value: eventTypeText)
         }
         // SNS carries milliseconds; the API's seconds (with a fraction) are below 1e11.
-        let time = wire.violationEventTime < 100_000_000_000 ? wire.violationEventTime * 1000 : wire.violationEventTime
+        let time = eventTime < 100_000_000_000 ? eventTime * 1000 : eventTime
+        guard let milliseconds = Int64(exactly: time.rounded()) else {
+            throw .wrongType(key: "violationEventTime", expected: "a time in milliseconds")
+        }
         return DetectViolation(
-            violationID: wire.violationId, thingName: wire.thingName, securityProfileName: wire.securityProfileName,
-            eventType: eventType, eventTime: Int64(time.rounded()), behaviorName: wire.behavior.name,
-            metric: wire.behavior.metric, criteria: criteriaText(wire.behavior.criteria),
-            metricValue: wire.metricValue?.text, verificationState: wire.verificationState
+            violationID: violationID, thingName: thingName, securityProfileName: profile,
+            eventType: eventType, eventTime: milliseconds, behaviorName: behaviorName,
+            metric: metric, criteria: criteria, metricValue: metricValue, verificationState: verificationState
         )
     }
 
-    private static func criteriaText(_ criteria: Wire.Behavior.Criteria?) -> String? {
-        guard let criteria else { return nil }
-        if let confidence = criteria.mlDetectionConfig?["confidenceLevel"] {
+    /// A metric value in words: a count, a number, or a list (numbers, CIDRs, ports, strings).
+    private static func valueText(_ value: PayloadFields) throws(PayloadDecodingError) -> String? {
+        if let count = try value.optionalInt64("count") { return String(count) }
+        if let number = try value.optionalDouble("number") { return format(number) }
+        if let numbers = try value.optionalArray("numbers", expected: "a number", { $0.numberValue?.double }) {
+            return numbers.map(format).joined(separator: ", ")
+        }
+        if let cidrs = try value.optionalArray("cidrs", expected: "a string", \.stringValue) { return cidrs.joined(separator: ", ") }
+        if let ports = try value.optionalArray("ports", expected: "an integer", { $0.numberValue?.int64 }) {
+            return ports.map(String.init).joined(separator: ", ")
+        }
+        if let strings = try value.optionalArray("strings", expected: "a string", \.stringValue) { return strings.joined(separator: ", ") }
+        return nil
+    }
+
+    private static func format(_ value: Double) -> String {
+        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    private static func criteriaText(_ criteria: PayloadFields) throws(PayloadDecodingError) -> String? {
+        let comparison = try criteria.optionalString("comparisonOperator")
+        let value = try criteria.optionalObject("value").map { value throws(PayloadDecodingError) in try valueText(value) } ?? nil
+        let duration = try criteria.optionalInt64("durationSeconds")
+        let statistical = try criteria.optionalStringMap("statisticalThreshold")
+        let mlDetection = try criteria.optionalStringMap("mlDetectionConfig")
+        if let confidence = mlDetection?["confidenceLevel"] {
             return "ML confidence \(confidence)"
         }
         var parts: [String] = []
-        if let comparison = criteria.comparisonOperator { parts.append(comparison) }
-        if let value = criteria.value?.text { parts.append(value) }
-        if let statistic = criteria.statisticalThreshold?["statistic"] { parts.append("statistic \(statistic)") }
-        if let duration = criteria.durationSeconds { parts.append("for \(duration) s") }
+        if let comparison { parts.append(comparison) }
+        if let value { parts.append(value) }
+        if let statistic = statistical?["statistic"] { parts.append("statistic \(statistic)") }
+        if let duration { parts.append("for \(duration) s") }
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 }

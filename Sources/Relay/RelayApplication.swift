@@ -2,6 +2,7 @@ import Curl
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Ingest
 import Logging
 import NIOCore
 import SNS
@@ -31,8 +32,10 @@ public enum RelayClock {
 }
 
 /// Builds the pieces of the SNS pipeline from the configuration (shared by `serve` and tests).
+/// The recorder must run (it is a `Service`) for messages to be stored.
 public func buildIngest(configuration: RelayConfiguration, dependencies: RelayDependencies) throws -> SNSIngest {
     let verifier = try configuration.sns.verifier()
+    let planner = configuration.receivers.isEmpty ? nil : try AlertPlanner(configuration: configuration)
     let urlPolicy = verifier.policy.certificateURLPolicy
     let names = try configuration.sns.certificateNamePatterns()
     let subscribePolicy = SubscribeURLPolicy(allowedHosts: urlPolicy.allowedHosts)
@@ -43,9 +46,10 @@ public func buildIngest(configuration: RelayConfiguration, dependencies: RelayDe
         confirmer: SubscriptionConfirmer(curl: dependencies.curl, policy: subscribePolicy),
         confirmationMode: configuration.sns.confirmSubscriptions,
         store: dependencies.store,
+        recorder: MessageRecorder(store: dependencies.store, planner: planner, logger: dependencies.logger),
         clock: dependencies.clock,
         logger: dependencies.logger,
-        planner: configuration.receivers.isEmpty ? nil : try AlertPlanner(configuration: configuration)
+        planner: planner
     )
 }
 
@@ -68,12 +72,12 @@ public func buildDeliveryService(configuration: RelayConfiguration, dependencies
 public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, store: any Store) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.get("/healthz") { _, _ in
-        JSONResponse.encode(["status": "ok"], status: .ok)
+        JSONResponse.status("ok")
     }
     router.get("/readyz") { _, _ in
         do {
             try await store.checkReady()
-            return JSONResponse.encode(["status": "ready"], status: .ok)
+            return JSONResponse.status("ready")
         } catch {
             return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be reached: \(error)")
         }
@@ -129,8 +133,11 @@ public func buildApplication(
             address: .hostname(configuration.server.host, port: configuration.server.port),
             serverName: "defender-relay"
         ),
+        // Services stop after the server, in reverse order: the recorder stores what requests
+        // still in flight hand it before it stops.
         services: [
-            RetentionService(store: dependencies.store, storage: configuration.storage, clock: dependencies.clock, logger: dependencies.logger)
+            ingest.recorder,
+            RetentionService(store: dependencies.store, storage: configuration.storage, clock: dependencies.clock, logger: dependencies.logger),
         ] + (buildDeliveryService(configuration: configuration, dependencies: dependencies).map { [$0] } ?? []),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: dependencies.logger

@@ -4,9 +4,7 @@ import DeviceDefender
 extension RelayConfiguration {
     /// One `receivers:` entry.
     public struct Receiver: Sendable, Equatable {
-        public enum Kind: String, Sendable, CaseIterable {
-            case slack, teams, discord, googlechat, webhook, email
-        }
+        public typealias Kind = ReceiverKind
 
         public var name: String
         public var kind: Kind

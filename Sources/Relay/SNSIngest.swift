@@ -1,4 +1,5 @@
 import DeviceDefender
+import Ingest
 import Logging
 import SNS
 import Storage
@@ -7,7 +8,8 @@ import Storage
 /// parse (400) → precheck without I/O (403) → signing certificate (403, or 503 when AWS is
 /// unreachable) → signature (403) → durable record (503 when the store fails) → subscription
 /// lifecycle. Nothing is stored before the signature is verified, and 200 is only answered
-/// after the message is committed.
+/// after the message is committed (by `MessageRecorder`, which commits concurrent messages
+/// together).
 public struct SNSIngest: Sendable {
     let verifier: SNSMessageVerifier
     let subscribeURLPolicy: SubscribeURLPolicy
@@ -15,17 +17,20 @@ public struct SNSIngest: Sendable {
     let confirmer: SubscriptionConfirmer
     let confirmationMode: RelayConfiguration.ConfirmationMode
     let store: any Store
+    /// Stores each verified message, with its alerts, in a shared transaction.
+    let recorder: MessageRecorder
     let clock: @Sendable () -> SNSInstant
     let logger: Logger
-    /// Alerts to queue in the transaction that stores each message (nil: no receivers).
+    /// Alerts that follow a later step (a confirmed subscription); nil: no receivers.
     let planner: AlertPlanner?
 
     public init(
         verifier: SNSMessageVerifier, subscribeURLPolicy: SubscribeURLPolicy, certificates: SigningCertificateCache,
         confirmer: SubscriptionConfirmer, confirmationMode: RelayConfiguration.ConfirmationMode, store: any Store,
-        clock: @escaping @Sendable () -> SNSInstant, logger: Logger, planner: AlertPlanner? = nil
+        recorder: MessageRecorder, clock: @escaping @Sendable () -> SNSInstant, logger: Logger, planner: AlertPlanner? = nil
     ) {
         self.planner = planner
+        self.recorder = recorder
         self.verifier = verifier
         self.subscribeURLPolicy = subscribeURLPolicy
         self.certificates = certificates
@@ -47,10 +52,7 @@ public struct SNSIngest: Sendable {
             logger.warning("sns message refused", metadata: ["outcome": "\(error.code)", "bytes": "\(body.count)"])
             return IngestResult(status: 400, code: error.code, detail: error.detail)
         }
-        var logger = logger
-        logger[metadataKey: "message_id"] = "\(message.messageID.prefix(100))"
-        logger[metadataKey: "topic"] = "\(message.topicARN.prefix(256))"
-        logger[metadataKey: "type"] = "\(message.type.rawValue)"
+        var logger = MessageLogger(base: logger, message: message)
 
         let now = clock()
         if let rejection = precheck(message, now: now) {
@@ -72,7 +74,7 @@ public struct SNSIngest: Sendable {
 
         // Decoding is pure and cannot fail the request: whatever the Message is, it is stored.
         let payload = message.type == .notification ? DefenderPayload.classify(message.message) : nil
-        if let payload { logger[metadataKey: "payload"] = "\(payload.kind)" }
+        logger.payload = payload?.kind
         if case .audit(let audit)? = payload {
             let warnings = audit.consistencyWarnings
             if !warnings.isEmpty {
@@ -83,11 +85,7 @@ public struct SNSIngest: Sendable {
         }
         let outcome: RecordOutcome
         do throws(StoreError) {
-            var outbox: OutboxPlanner?
-            if let planner {
-                outbox = { stored, event in planner.plan(stored, event) }
-            }
-            outcome = try await store.record(StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message), payload: payload, planner: outbox)
+            outcome = try await recorder.record(IngestItem(message: StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message), payload: payload))
         } catch .overloaded(let reason) {
             logger.warning("sns message deferred", metadata: ["outcome": "store_busy", "reason": "\(reason)"])
             return IngestResult(status: 503, code: "store_busy", detail: "Too many messages are waiting to be stored; SNS will retry it.", messageID: message.messageID)
@@ -100,7 +98,9 @@ public struct SNSIngest: Sendable {
             return await confirmIfPending(message, body: body, outcome: outcome, logger: logger)
         }
         let code = outcome == .recorded ? (message.type == .subscriptionConfirmation ? "pending_confirmation" : "recorded") : "duplicate"
-        logger.info("sns message accepted", metadata: ["outcome": "\(code)"])
+        // Debug, not info: at thousands of messages a second a line per message would cost more
+        // than storing it. Each one is in the store; refusals are logged as warnings.
+        logger.debug("sns message accepted", metadata: ["outcome": "\(code)"])
         return IngestResult(status: 200, code: code, messageID: message.messageID)
     }
 
@@ -124,7 +124,7 @@ public struct SNSIngest: Sendable {
     /// Visits the SubscribeURL while the topic's subscription is still pending on this very
     /// request. A transient failure answers 503 so that SNS re-delivers the confirmation; the
     /// re-delivery is a duplicate MessageId but the subscription is still pending, so it tries again.
-    private func confirmIfPending(_ message: SNSMessage, body: [UInt8], outcome: RecordOutcome, logger: Logger) async -> IngestResult {
+    private func confirmIfPending(_ message: SNSMessage, body: [UInt8], outcome: RecordOutcome, logger: MessageLogger) async -> IngestResult {
         let subscription: Subscription?
         do {
             subscription = try await store.subscription(topicARN: message.topicARN)
@@ -134,7 +134,7 @@ public struct SNSIngest: Sendable {
         guard let subscription, subscription.status == .pending, subscription.subscribeURL == message.subscribeURL,
               let subscribeURL = message.subscribeURL
         else {
-            logger.info("sns message accepted", metadata: ["outcome": "duplicate"])
+            logger.debug("sns message accepted", metadata: ["outcome": "duplicate"])
             return IngestResult(status: 200, code: "duplicate", messageID: message.messageID)
         }
         let now = clock().millisecondsSince1970
@@ -165,7 +165,7 @@ public struct SNSIngest: Sendable {
         }
     }
 
-    private func refuse(_ rejection: SNSRejection, _ message: SNSMessage, _ logger: Logger) -> IngestResult {
+    private func refuse(_ rejection: SNSRejection, _ message: SNSMessage, _ logger: MessageLogger) -> IngestResult {
         logger.warning("sns message refused", metadata: ["outcome": "\(rejection.code)"])
         return IngestResult(status: 403, code: rejection.code, detail: rejection.detail, messageID: message.messageID)
     }
@@ -178,5 +178,39 @@ extension StoredMessage {
             message: message.message, snsTimestamp: message.timestamp, signatureVersion: message.signatureVersion,
             signingCertURL: message.signingCertURL, rawEnvelope: body, receivedAt: receivedAt.millisecondsSince1970
         )
+    }
+}
+
+/// Logs about one message with its id, topic, type and payload kind attached. The metadata is
+/// built only when a line is actually written: at thousands of messages a second, building it
+/// for every message cost more than verifying the signature.
+struct MessageLogger {
+    let base: Logger
+    let message: SNSMessage
+    var payload: String?
+
+    private func metadata(_ extra: Logger.Metadata) -> Logger.Metadata {
+        var metadata = extra
+        metadata["message_id"] = "\(message.messageID.prefix(100))"
+        metadata["topic"] = "\(message.topicARN.prefix(256))"
+        metadata["type"] = "\(message.type.rawValue)"
+        if let payload { metadata["payload"] = "\(payload)" }
+        return metadata
+    }
+
+    func debug(_ text: Logger.Message, metadata extra: @autoclosure () -> Logger.Metadata = [:]) {
+        base.debug(text, metadata: metadata(extra()))
+    }
+
+    func info(_ text: Logger.Message, metadata extra: @autoclosure () -> Logger.Metadata = [:]) {
+        base.info(text, metadata: metadata(extra()))
+    }
+
+    func warning(_ text: Logger.Message, metadata extra: @autoclosure () -> Logger.Metadata = [:]) {
+        base.warning(text, metadata: metadata(extra()))
+    }
+
+    func error(_ text: Logger.Message, metadata extra: @autoclosure () -> Logger.Metadata = [:]) {
+        base.error(text, metadata: metadata(extra()))
     }
 }

@@ -1,6 +1,7 @@
 import Curl
 import Logging
 import SNS
+import Synchronization
 
 /// Why no signing certificate could be had for a URL.
 public enum CertificateFetchFailure: Error, Sendable, Equatable {
@@ -13,13 +14,25 @@ public enum CertificateFetchFailure: Error, Sendable, Equatable {
 /// Fetches SNS signing certificates through `Curl` and keeps them, bounded and per URL, so that
 /// a burst of messages costs one fetch. Concurrent misses for one URL share a single fetch.
 ///
+/// A hit is a dictionary lookup under a lock: every SNS message asks, and an actor hop per
+/// message cost a thread switch under load.
+///
 /// Callers must have checked the URL against `SigningCertificateURLPolicy`; the cache checks it
 /// again before connecting, so no code path can fetch a URL the policy refuses.
-public actor SigningCertificateCache {
+public final class SigningCertificateCache: Sendable {
+    public typealias Outcome = Result<SigningCertificate, CertificateFetchFailure>
+
     private struct Entry {
-        var result: Result<SigningCertificate, CertificateFetchFailure>
+        var result: Outcome
         var expiresAt: ContinuousClock.Instant
         var lastUsed: UInt64
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        /// URLs being fetched, with the callers waiting for that fetch.
+        var waiters: [String: [CheckedContinuation<Outcome, Never>]] = [:]
+        var useCounter: UInt64 = 0
     }
 
     private let curl: CurlClient
@@ -29,9 +42,7 @@ public actor SigningCertificateCache {
     private let lifetime: Duration
     private let negativeLifetime: Duration
     private let logger: Logger
-    private var entries: [String: Entry] = [:]
-    private var waiters: [String: [CheckedContinuation<Result<SigningCertificate, CertificateFetchFailure>, Never>]] = [:]
-    private var useCounter: UInt64 = 0
+    private let state = Mutex(State())
 
     /// The largest certificate document accepted; real ones are about 2 KiB.
     public static let maxCertificateBytes = 16 * 1024
@@ -50,40 +61,60 @@ public actor SigningCertificateCache {
         self.logger = logger
     }
 
-    public func certificate(for url: String) async -> Result<SigningCertificate, CertificateFetchFailure> {
-        useCounter += 1
-        if var entry = entries[url], entry.expiresAt > .now {
-            entry.lastUsed = useCounter
-            entries[url] = entry
-            return entry.result
-        }
-        if waiters[url] != nil {
-            return await withCheckedContinuation { continuation in
-                waiters[url, default: []].append(continuation)
+    public func certificate(for url: String) async -> Outcome {
+        enum Step { case known(Outcome), wait, fetch }
+        let now = ContinuousClock.now
+        let step = state.withLock { state -> Step in
+            state.useCounter += 1
+            if var entry = state.entries[url], entry.expiresAt > now {
+                entry.lastUsed = state.useCounter
+                state.entries[url] = entry
+                return .known(entry.result)
             }
+            if state.waiters[url] != nil { return .wait }
+            state.waiters[url] = []
+            return .fetch
         }
-        waiters[url] = []
-        let result = await fetch(url)
-        switch result {
-        case .success:
-            store(url, result, for: lifetime)
-        case .failure(.rejected):
-            store(url, result, for: negativeLifetime)
-        case .failure(.unavailable):
-            entries[url] = nil
+        switch step {
+        case .known(let result):
+            return result
+        case .wait:
+            return await withCheckedContinuation { continuation in
+                // The fetch may have finished since: then its result is stored (or, when the
+                // host was unavailable, nothing is, and this caller tries again).
+                let ready = state.withLock { state -> Outcome?? in
+                    if state.waiters[url] != nil {
+                        state.waiters[url]!.append(continuation)
+                        return nil
+                    }
+                    return .some(state.entries[url]?.result)
+                }
+                if let ready { continuation.resume(returning: ready ?? .failure(.unavailable("the signing certificate could not be fetched; SNS will retry"))) }
+            }
+        case .fetch:
+            let result = await fetch(url)
+            let waiting = state.withLock { state -> [CheckedContinuation<Outcome, Never>] in
+                switch result {
+                case .success:
+                    store(url, result, for: lifetime, in: &state)
+                case .failure(.rejected):
+                    store(url, result, for: negativeLifetime, in: &state)
+                case .failure(.unavailable):
+                    state.entries[url] = nil
+                }
+                return state.waiters.removeValue(forKey: url) ?? []
+            }
+            for waiter in waiting { waiter.resume(returning: result) }
+            return result
         }
-        for waiter in waiters.removeValue(forKey: url) ?? [] {
-            waiter.resume(returning: result)
-        }
-        return result
     }
 
-    private func store(_ url: String, _ result: Result<SigningCertificate, CertificateFetchFailure>, for duration: Duration) {
-        if entries[url] == nil, entries.count >= capacity,
-           let oldest = entries.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key {
-            entries[oldest] = nil
+    private func store(_ url: String, _ result: Outcome, for duration: Duration, in state: inout State) {
+        if state.entries[url] == nil, state.entries.count >= capacity,
+           let oldest = state.entries.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key {
+            state.entries[oldest] = nil
         }
-        entries[url] = Entry(result: result, expiresAt: .now + duration, lastUsed: useCounter)
+        state.entries[url] = Entry(result: result, expiresAt: .now + duration, lastUsed: state.useCounter)
     }
 
     private func fetch(_ url: String) async -> Result<SigningCertificate, CertificateFetchFailure> {

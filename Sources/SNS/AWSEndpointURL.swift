@@ -16,15 +16,20 @@ public struct AWSEndpointURL: Sendable, Equatable {
     )
 
     public static func parse(_ text: String) -> Result<AWSEndpointURL, AWSURLViolation> {
-        let lower = text.lowercased()
-        guard lower.hasPrefix("https://") else { return .failure(.notHTTPS) }
+        // Byte-level checks throughout: this runs for every message, and String's generic
+        // `contains` and `lowercased` cost more than the rest of the parse.
+        let scheme = Array("https://".utf8)
+        let asciiLowercased = { (byte: UInt8) -> UInt8 in (65...90).contains(byte) ? byte + 32 : byte }
+        guard text.utf8.count >= scheme.count, zip(text.utf8.prefix(scheme.count), scheme).allSatisfy({ asciiLowercased($0) == $1 }) else {
+            return .failure(.notHTTPS)
+        }
         guard text.utf8.count <= 2048, text.utf8.allSatisfy({ allowedBytes.contains($0) }) else {
-            return text.contains("#") ? .failure(.hasFragment) : .failure(.malformed)
+            return text.utf8.contains(UInt8(ascii: "#")) ? .failure(.hasFragment) : .failure(.malformed)
         }
         let rest = text.dropFirst("https://".count)
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         let authority = rest[rest.startIndex..<authorityEnd]
-        guard !authority.contains("@") else { return .failure(.hasUserinfo) }
+        guard !authority.utf8.contains(UInt8(ascii: "@")) else { return .failure(.hasUserinfo) }
         var hostPart = Substring(authority)
         if let colon = authority.firstIndex(of: ":") {
             // Only an explicit default port is tolerated.
@@ -36,7 +41,8 @@ public struct AWSEndpointURL: Sendable, Equatable {
                   (byte >= 97 && byte <= 122) || (byte >= 65 && byte <= 90) || (byte >= 48 && byte <= 57)
                       || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
               }),
-              !hostPart.hasSuffix("."), !hostPart.hasPrefix("."), !hostPart.contains("..")
+              hostPart.utf8.last != UInt8(ascii: "."), hostPart.utf8.first != UInt8(ascii: "."),
+              !zip(hostPart.utf8, hostPart.utf8.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == UInt8(ascii: ".") })
         else { return .failure(.malformed) }
         let afterAuthority = rest[authorityEnd...]
         var path = "/"
@@ -48,7 +54,9 @@ public struct AWSEndpointURL: Sendable, Equatable {
         } else if !afterAuthority.isEmpty {
             path = String(afterAuthority)
         }
-        guard !path.contains("@"), !path.contains("%"), !path.contains("/../"), !path.hasSuffix("/..") else {
+        guard !path.utf8.contains(UInt8(ascii: "@")), !path.utf8.contains(UInt8(ascii: "%")),
+              !path.split(separator: "/", omittingEmptySubsequences: false).contains("..")
+        else {
             return .failure(.malformed)
         }
         return .success(AWSEndpointURL(host: hostPart.lowercased(), path: path, query: query))

@@ -8,6 +8,7 @@ import Foundation
 public struct AmazonHostPattern: @unchecked Sendable, CustomStringConvertible {
     public let description: String
     private let regex: NSRegularExpression
+    private let verdicts = BoundedMemo<Bool>(capacity: AmazonHostPattern.rememberedHosts)
 
     /// Throws when `pattern` is not a valid regular expression.
     public init(_ pattern: String) throws {
@@ -16,11 +17,22 @@ public struct AmazonHostPattern: @unchecked Sendable, CustomStringConvertible {
         self.regex = try NSRegularExpression(pattern: "^(?:\(pattern))$")
     }
 
+    /// Whole-host match. Verdicts for recent hosts are remembered (every message names its
+    /// certificate host, nearly always the same one, and a regular expression match costs more
+    /// than the rest of the URL checks).
     public func matches(_ host: String) -> Bool {
-        let range = NSRange(host.startIndex..<host.endIndex, in: host)
-        guard let match = regex.firstMatch(in: host, options: [.anchored], range: range) else { return false }
-        return match.range == range
+        verdicts.answer(for: host) {
+            let range = NSRange(host.startIndex..<host.endIndex, in: host)
+            return regex.firstMatch(in: host, options: [.anchored], range: range)?.range == range
+        }
     }
+
+    /// How many verdicts are remembered at most: past that the memo starts over, so a sender
+    /// naming ever new hosts costs a match each, never memory.
+    public static let rememberedHosts = 256
+
+    /// How many verdicts are remembered now (for tests).
+    public var rememberedCount: Int { verdicts.count }
 
     /// `^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`: every commercial and China region.
     public static let defaultCertificateHosts = [#"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$"#]

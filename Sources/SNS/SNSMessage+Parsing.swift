@@ -1,4 +1,4 @@
-import Foundation
+import JSON
 
 extension SNSMessage {
     /// The fields whose presence marks a JSON object as an SNS envelope rather than a raw payload.
@@ -7,10 +7,13 @@ extension SNSMessage {
     /// Parses the body SNS posted. The content type is ignored on purpose: SNS sends
     /// `text/plain; charset=UTF-8` by default and `application/json` when configured so.
     ///
+    /// The body is read by the relay's strict JSON reader: invalid UTF-8, lone surrogates and
+    /// repeated keys make it no envelope at all, so no field can mean one thing to this parser
+    /// and another to the signer.
+    ///
     /// - Parameter typeHeader: the `x-amz-sns-message-type` header, when present; it must agree with `Type`.
     public static func parse(body: [UInt8], typeHeader: String? = nil) throws(SNSEnvelopeError) -> SNSMessage {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(body)),
-              case .object(let fields) = value,
+        guard case .object(let fields)? = try? JSONValue.parse(body),
               envelopeMarkers.contains(where: { fields[$0] != nil })
         else { throw .notAnEnvelope }
 
@@ -33,11 +36,10 @@ extension SNSMessage {
         }
         let timestamp = try string("Timestamp")
         guard let sentAt = SNSInstant(iso8601: timestamp) else { throw .malformedTimestamp(timestamp) }
-        if let attributes = fields["MessageAttributes"] {
-            switch attributes {
-            case .object, .null: break
-            default: throw .illTypedField("MessageAttributes", expected: "an object, not \(attributes.typeName)")
-            }
+        let attributes = fields["MessageAttributes"]
+        switch attributes {
+        case .none, .object?, .null?: break
+        case let other?: throw .illTypedField("MessageAttributes", expected: "an object, not \(other.typeName)")
         }
 
         var message = SNSMessage(
@@ -52,7 +54,7 @@ extension SNSMessage {
             signature: try string("Signature"),
             signingCertURL: try string("SigningCertURL"),
             unsubscribeURL: try optionalString("UnsubscribeURL"),
-            hasMessageAttributes: fields["MessageAttributes"].map { $0 != .null } ?? false
+            hasMessageAttributes: attributes.map { $0 != .null } ?? false
         )
         switch type {
         case .notification:

@@ -3,12 +3,33 @@
 /// configured patterns. Checked before any outbound connection.
 public struct SigningCertificateURLPolicy: Sendable {
     public let allowedHosts: [AmazonHostPattern]
+    private let verdicts = BoundedMemo<Verdict>(capacity: SigningCertificateURLPolicy.rememberedURLs)
+
+    private enum Verdict: Sendable {
+        case allowed
+        case refused(AWSURLViolation)
+    }
+
+    /// How many URL verdicts are remembered at most (`BoundedMemo`).
+    public static let rememberedURLs = 256
 
     public init(allowedHosts: [AmazonHostPattern]) {
         self.allowedHosts = allowedHosts
     }
 
+    /// How many verdicts are remembered now (for tests).
+    public var rememberedCount: Int { verdicts.count }
+
+    /// Nil when `url` may be fetched. Verdicts for recent URLs are remembered: the policy is
+    /// fixed, and every message names its certificate URL.
     public func check(_ url: String) -> AWSURLViolation? {
+        switch verdicts.answer(for: url, { judge(url).map(Verdict.refused) ?? .allowed }) {
+        case .allowed: nil
+        case .refused(let violation): violation
+        }
+    }
+
+    private func judge(_ url: String) -> AWSURLViolation? {
         let parsed: AWSEndpointURL
         switch AWSEndpointURL.parse(url) {
         case .failure(let violation): return violation

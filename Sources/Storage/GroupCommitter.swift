@@ -1,21 +1,20 @@
 import GRDB
 import Synchronization
 
-/// Batches concurrent writes into shared transactions (group commit) without ever reporting a
-/// write before its transaction committed, and with `synchronous = FULL` that means before the
-/// commit reached the disk.
+/// The one way onto SQLite's writer connection, in arrival order, for two kinds of work:
 ///
-/// Writes wait in a queue; while a transaction runs on GRDB's writer thread, new writes gather
-/// behind it, and the moment it commits the next transaction takes everything gathered (up to
-/// `maxBatch`), started from the writer thread itself. A write that fails fails alone (see
-/// `commit(_:in:)`). So the writer never waits for a Swift
-/// task to be scheduled between two commits, one fsync covers every write that arrived during
-/// the previous one, and under light load a transaction is one write.
+/// - **Small writes** (`write`): batched into shared transactions (group commit) without ever
+///   reporting a write before its transaction committed, and with `synchronous = FULL` that
+///   means before the commit reached the disk. While a transaction runs, new writes gather
+///   behind it; the moment it commits, the next transaction takes everything gathered (up to
+///   `maxBatch`), started from the writer thread itself. A write that fails fails alone.
+/// - **Exclusive transactions** (`exclusively`): a caller that holds the writer across several
+///   hops (an ingest transaction, which needs to read what it wrote before it decides what to
+///   write next), with nobody else's statement in between.
 ///
 /// Two promises beyond batching:
-/// - A transaction does not depend on any caller's task: it runs as a callback on the writer
-///   queue, which a cancelled caller cannot interrupt, so no write fails for a reason that is
-///   not the database's.
+/// - A transaction does not depend on any caller's task: small writes run as a callback on the
+///   writer queue, which a cancelled caller cannot interrupt.
 /// - The queue is bounded: past `maxQueued` waiting writes, `write` throws
 ///   `StoreError.overloaded` at once (the SNS endpoint answers 503 and SNS retries) instead of
 ///   holding ever more requests in memory while the disk catches up.
@@ -27,13 +26,20 @@ final class GroupCommitter: Sendable {
         let continuation: CheckedContinuation<Outcome, Never>
     }
 
+    private enum Job: Sendable {
+        case write(Waiter)
+        case exclusive(CheckedContinuation<Void, Never>)
+    }
+
     private struct State {
-        var pending: [Waiter] = []
-        /// A transaction is running (or about to start) on the writer.
-        var committing = false
+        var pending: [Job] = []
+        var queuedWrites = 0
+        /// A batch or an exclusive holder has the writer (or is about to).
+        var busy = false
     }
 
     private let pool: DatabasePool
+    private let checkpointer: SQLiteCheckpointer?
     private let maxBatch: Int
     private let maxQueued: Int
     private let state = Mutex(State())
@@ -41,15 +47,17 @@ final class GroupCommitter: Sendable {
     /// - Parameters:
     ///   - maxBatch: the most writes one transaction carries.
     ///   - maxQueued: the most writes that may wait for a transaction; more are refused.
-    init(pool: DatabasePool, maxBatch: Int = 256, maxQueued: Int = 1024) {
+    ///   - checkpointer: asked before each transaction whether the WAL outgrew its limit.
+    init(pool: DatabasePool, checkpointer: SQLiteCheckpointer? = nil, maxBatch: Int = 256, maxQueued: Int = 1024) {
         precondition(maxBatch > 0 && maxQueued > 0)
         self.pool = pool
+        self.checkpointer = checkpointer
         self.maxBatch = maxBatch
         self.maxQueued = maxQueued
     }
 
-    /// How many writes wait for a transaction right now (for tests and metrics).
-    var queued: Int { state.withLock { $0.pending.count } }
+    /// How many small writes wait for a transaction right now (for tests and metrics).
+    var queued: Int { state.withLock { $0.queuedWrites } }
 
     /// Runs `work` in a shared transaction and returns once that transaction committed. A
     /// failing `work` leaves nothing behind and fails only its own caller; a failing commit
@@ -57,17 +65,18 @@ final class GroupCommitter: Sendable {
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
             let start = state.withLock { state -> Bool? in
-                guard state.pending.count < maxQueued else { return nil }
-                state.pending.append(Waiter(work: { try work($0) }, continuation: continuation))
-                if state.committing { return false }
-                state.committing = true
+                guard state.queuedWrites < maxQueued else { return nil }
+                state.pending.append(.write(Waiter(work: { try work($0) }, continuation: continuation)))
+                state.queuedWrites += 1
+                if state.busy { return false }
+                state.busy = true
                 return true
             }
             switch start {
             case nil:
                 continuation.resume(returning: .failure(StoreError.overloaded("\(maxQueued) writes are already waiting for the disk")))
             case true?:
-                commitNextBatch()
+                startNext()
             case false?:
                 break
             }
@@ -76,23 +85,75 @@ final class GroupCommitter: Sendable {
         return try outcome.get() as! T
     }
 
-    /// Takes what is pending and commits it on the writer queue; when that commit is done, the
-    /// completion (on the writer thread) answers the batch and starts the next one, if any.
-    private func commitNextBatch() {
-        let batch = state.withLock { state -> [Waiter] in
-            let batch = Array(state.pending.prefix(maxBatch))
-            state.pending.removeFirst(batch.count)
-            return batch
-        }
-        pool.asyncWriteWithoutTransaction { [self] db in
-            let outcomes = Self.commit(batch, in: db)
-            for (waiter, outcome) in zip(batch, outcomes) { waiter.continuation.resume(returning: outcome) }
-            let more = state.withLock { state -> Bool in
-                if state.pending.isEmpty { state.committing = false }
-                return state.committing
+    /// Runs `body` while it alone may use the writer; `body` reaches the writer through
+    /// `onWriter`. Whatever transaction `body` opens, it must end before it returns.
+    func exclusively<T>(_ body: () async throws -> T) async rethrows -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let holdsNow = state.withLock { state -> Bool in
+                if state.busy {
+                    state.pending.append(.exclusive(continuation))
+                    return false
+                }
+                state.busy = true
+                return true
             }
-            if more { commitNextBatch() }
+            if holdsNow { continuation.resume() }
         }
+        defer { startNext() }
+        return try await body()
+    }
+
+    /// One hop to the writer thread, for the holder of `exclusively`.
+    func onWriter<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            pool.asyncWriteWithoutTransaction { db in
+                continuation.resume(with: Result { try work(db) })
+            }
+        }
+    }
+
+    /// Hands the writer to whoever is next: an exclusive holder, or the writes gathered so far
+    /// as one transaction. Called by the one who had it (`busy` is true).
+    private func startNext() {
+        enum Next { case idle, exclusive(CheckedContinuation<Void, Never>), batch([Waiter]) }
+        let next = state.withLock { state -> Next in
+            guard let first = state.pending.first else {
+                state.busy = false
+                return .idle
+            }
+            if case .exclusive(let continuation) = first {
+                state.pending.removeFirst()
+                return .exclusive(continuation)
+            }
+            var batch: [Waiter] = []
+            while batch.count < maxBatch, case .write(let waiter)? = state.pending.first {
+                batch.append(waiter)
+                state.pending.removeFirst()
+            }
+            state.queuedWrites -= batch.count
+            return .batch(batch)
+        }
+        switch next {
+        case .idle:
+            break
+        case .exclusive(let continuation):
+            continuation.resume()
+        case .batch(let batch):
+            pool.asyncWriteWithoutTransaction { [self] db in
+                checkpointIfTooLong(db)
+                let outcomes = Self.commit(batch, in: db)
+                for (waiter, outcome) in zip(batch, outcomes) { waiter.continuation.resume(returning: outcome) }
+                startNext()
+            }
+        }
+    }
+
+    /// Before a transaction starts on the writer: the writer's own checkpoint when the WAL grew
+    /// past its limit (background checkpoints fell behind). A failure here is the next
+    /// transaction's failure to report, not this one's.
+    func checkpointIfTooLong(_ db: Database) {
+        guard let checkpointer, checkpointer.writerMustCheckpoint else { return }
+        try? checkpointer.checkpointOnWriter(db)
     }
 
     /// The whole batch in one transaction. A write that throws is not allowed to take the

@@ -27,7 +27,7 @@ public struct OutboxEntry: Sendable, Equatable {
     }
 }
 
-/// What a recorded message turned into, for the outbox planner.
+/// What a recorded message turned into, for the alert planner.
 public enum RecordedEvent: Sendable {
     case audit(AuditNotification, AuditChange)
     case detect(DetectViolation)
@@ -35,10 +35,6 @@ public enum RecordedEvent: Sendable {
     /// `pending` (SubscriptionConfirmation) or `unsubscribed`.
     case subscription(status: String)
 }
-
-/// Called inside the recording transaction with what was stored; returns the outbox entries.
-/// Must be pure: it runs on the database's writer.
-public typealias OutboxPlanner = @Sendable (_ message: StoredMessage, _ event: RecordedEvent) -> [OutboxEntry]
 
 /// A delivery as the workers and operators see it.
 public struct Delivery: Sendable, Equatable {

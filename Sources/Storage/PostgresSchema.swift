@@ -118,5 +118,28 @@ enum PostgresSchema {
             CREATE INDEX audit_tasks_by_series_run ON audit_tasks (series_key, task_start_time, task_id);
             DROP INDEX IF EXISTS audit_tasks_by_series;
             """),
+        // The Message is kept only inside the raw envelope; older rows keep their copy. No query
+        // reads messages by topic.
+        ("v5-message-in-envelope-only", """
+            ALTER TABLE sns_messages ALTER COLUMN message DROP NOT NULL;
+            DROP INDEX IF EXISTS sns_messages_by_topic_and_time;
+            """),
+        // An audit's checks are stored in its own row (StoredChecks); existing check rows move
+        // into their audits.
+        ("v6-checks-in-audit-row", """
+            ALTER TABLE audit_tasks ADD COLUMN checks TEXT NOT NULL DEFAULT '[]';
+            ALTER TABLE audit_tasks ADD COLUMN check_names TEXT NOT NULL DEFAULT '';
+            UPDATE audit_tasks a SET checks = c.checks, check_names = c.check_names
+            FROM (
+                SELECT task_id,
+                    json_agg(json_build_object('checkName', check_name, 'checkRunStatus', check_run_status,
+                        'nonCompliantResourcesCount', non_compliant_resources_count, 'totalResourcesCount', total_resources_count,
+                        'message', message, 'errorCode', error_code, 'severity', severity) ORDER BY check_name)::text AS checks,
+                    chr(31) || string_agg(check_name, chr(31) ORDER BY check_name) || chr(31) AS check_names
+                FROM audit_check_results GROUP BY task_id
+            ) c
+            WHERE a.task_id = c.task_id;
+            DROP TABLE audit_check_results;
+            """),
     ]
 }

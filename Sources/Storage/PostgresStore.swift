@@ -68,7 +68,7 @@ public final class PostgresStore: Store, Service {
     /// The relay still runs (the setting is the operator's), but says so at start.
     private func warnUnlessCommitsAreSynced() async {
         do {
-            let value = try await rows(SQLStatement("SELECT current_setting('synchronous_commit') AS value")).first?.text("value")
+            let value = try await rows(SQLStatement("SELECT current_setting('synchronous_commit') AS value")).first?.optionalText("value")
             if value == "off" {
                 logger.warning("postgresql synchronous_commit is off: a server crash can lose messages already answered 200", metadata: ["database": "\(location)"])
             } else {
@@ -81,54 +81,18 @@ public final class PostgresStore: Store, Service {
 
     /// The migrations applied, oldest first.
     public func appliedMigrations() async throws(StoreError) -> [String] {
-        try await rows(SQLStatement("SELECT name FROM schema_migrations ORDER BY name")).map { $0.text("name") }
+        try await rows(SQLStatement("SELECT name FROM schema_migrations ORDER BY name")).map { row throws(StoreError) in try row.text("name") }
     }
 
-    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?, planner: OutboxPlanner?) async throws(StoreError) -> RecordOutcome {
-        try await transaction { connection in
-            guard try await connection.returnsRow(SummarySQL.insertMessage(message), logger: self.logger) else { return .duplicate }
-            try await connection.run(SummarySQL.apply(effect, topicARN: message.topicARN, at: message.receivedAt), logger: self.logger)
-            var event = effect.recordedEvent
-            switch payload {
-            case .audit(let audit)?:
-                guard try await connection.returnsRow(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt), logger: self.logger) else { break }
-                for statement in SummarySQL.insertChecks(of: audit) { try await connection.run(statement, logger: self.logger) }
-                var previous: AuditNotification?
-                if let previousID = try await connection.rows(SummarySQL.previousAudit(of: audit), logger: self.logger).first?.text("task_id") {
-                    previous = SummarySQL.previousNotification(taskID: previousID, checkRows: try await connection.rows(SummarySQL.checks(ofTask: previousID), logger: self.logger))
-                }
-                let change = AuditChange.between(previous: previous, current: audit)
-                try await connection.run(SummarySQL.storeChange(change, taskID: audit.taskID), logger: self.logger)
-                event = .audit(audit, change)
-            case .detect(let violation)?:
-                if try await connection.returnsRow(SummarySQL.insertViolation(violation, messageID: message.messageID, receivedAt: message.receivedAt), logger: self.logger) {
-                    event = .detect(violation)
-                }
-            case .unrecognized(let reason)?:
-                try await connection.run(SummarySQL.insertUnrecognized(message, reason: reason), logger: self.logger)
-                event = .unrecognized(reason: reason)
-            case nil:
-                break
-            }
-            if let planner, let event {
-                try await self.enqueue(planner(message, event), at: message.receivedAt, on: connection)
-            }
-            return .recorded
+    /// A server commits transactions of several connections at once: a few batches in flight
+    /// keep it busy while each waits for its round trips and its commit.
+    public var ingestConcurrency: Int { 4 }
+
+    public func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            try await body(PostgresIngestTransaction(connection: connection, logger: logger))
         }
-    }
-
-    private func enqueue(_ entries: [OutboxEntry], at now: Int64, on connection: PostgresConnection) async throws {
-        for entry in entries {
-            if let interval = entry.repeatIntervalSeconds,
-               !(try await connection.rows(SummarySQL.recentlyQueued(entry, since: now - interval * 1000), logger: logger)).isEmpty {
-                continue
-            }
-            try await connection.run(SummarySQL.insertDelivery(entry, at: now), logger: logger)
-        }
-    }
-
-    public func enqueue(_ entries: [OutboxEntry], at now: Int64) async throws(StoreError) {
-        try await transaction { connection in try await self.enqueue(entries, at: now, on: connection) }
     }
 
     public func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery] {
@@ -147,7 +111,7 @@ public final class PostgresStore: Store, Service {
     }
 
     public func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int] {
-        SummarySQL.counts(from: try await rows(SummarySQL.deliveryCounts))
+        try SummarySQL.counts(from: try await rows(SummarySQL.deliveryCounts))
     }
 
     public func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int {
@@ -163,7 +127,7 @@ public final class PostgresStore: Store, Service {
     }
 
     public func storedMessageIDs() async throws(StoreError) -> Set<String> {
-        Set(try await rows(SQLStatement("SELECT message_id FROM sns_messages")).map { $0.text("message_id") })
+        Set(try await rows(SQLStatement("SELECT message_id FROM sns_messages")).map { row throws(StoreError) in try row.text("message_id") })
     }
 
     public func subscriptions() async throws(StoreError) -> [Subscription] {
@@ -183,16 +147,16 @@ public final class PostgresStore: Store, Service {
     }
 
     public func audits(_ query: AuditQuery) async throws(StoreError) -> AuditPage {
-        SummarySQL.page(from: try await rows(SummarySQL.audits(query)), limit: query.limit)
+        try SummarySQL.page(from: try await rows(SummarySQL.audits(query, dialect: .postgres)), limit: query.limit)
     }
 
     public func audit(taskID: String) async throws(StoreError) -> StoredAudit? {
         guard let row = try await rows(SummarySQL.audit(taskID: taskID)).first else { return nil }
-        return StoredAudit(summary: SummarySQL.auditSummary(from: row), checks: try await rows(SummarySQL.checks(ofTask: taskID)).map(SummarySQL.check(from:)))
+        return try SummarySQL.audit(from: row)
     }
 
     public func latestChecks(trendLength: Int) async throws(StoreError) -> [CheckStatus] {
-        SummarySQL.latestChecks(from: try await rows(SummarySQL.checkHistory(trendLength: trendLength)), trendLength: trendLength)
+        try SummarySQL.latestChecks(from: try await rows(SummarySQL.checkHistory), trendLength: trendLength)
     }
 
     public func violations(_ query: ViolationQuery) async throws(StoreError) -> [StoredViolation] {
@@ -200,7 +164,7 @@ public final class PostgresStore: Store, Service {
     }
 
     public func unrecognizedNotifications(limit: Int) async throws(StoreError) -> [(messageID: String, subject: String?, reason: String)] {
-        try await rows(SummarySQL.unrecognized(limit: limit)).map { ($0.text("message_id"), $0.optionalText("subject"), $0.text("reason")) }
+        try await rows(SummarySQL.unrecognized(limit: limit)).map { row throws(StoreError) in (try row.text("message_id"), try row.optionalText("subject"), try row.text("reason")) }
     }
 
     public func prune(messagesBefore: Int64, summariesBefore: Int64?) async throws(StoreError) -> Int {

@@ -5,20 +5,6 @@ public enum SQLValue: Sendable, Equatable {
     case text(String)
     case blob([UInt8])
 
-    var string: String? {
-        if case .text(let value) = self { return value }
-        return nil
-    }
-
-    var int64: Int64? {
-        switch self {
-        case .integer(let value): value
-        case .text(let value): Int64(value)
-        default: nil
-        }
-    }
-
-    var int: Int { Int(int64 ?? 0) }
 }
 
 /// One statement with `?` placeholders. SQLite runs it as is; PostgreSQL numbers the
@@ -48,16 +34,53 @@ struct SQLStatement: Sendable {
     }
 }
 
-/// A row by column name.
+/// A row by column name. Reading a column the row does not have, or NULL where the schema
+/// has none, is an error that names the column: a query and a mapping that disagree fail
+/// loudly instead of turning into empty strings and zeros.
 struct SQLRow: Sendable {
     var columns: [String: SQLValue]
 
-    subscript(_ name: String) -> SQLValue { columns[name] ?? .null }
+    func value(_ name: String) throws(StoreError) -> SQLValue {
+        guard let value = columns[name] else {
+            throw .schemaMismatch("the row has no column \(name) (columns: \(columns.keys.sorted().joined(separator: ", ")))")
+        }
+        return value
+    }
 
-    func text(_ name: String) -> String { self[name].string ?? "" }
-    func optionalText(_ name: String) -> String? { self[name].string }
-    func int(_ name: String) -> Int { self[name].int }
-    func int64(_ name: String) -> Int64 { self[name].int64 ?? 0 }
+    func text(_ name: String) throws(StoreError) -> String {
+        guard let text = try optionalText(name) else { throw .schemaMismatch("column \(name) is NULL") }
+        return text
+    }
+
+    func optionalText(_ name: String) throws(StoreError) -> String? {
+        switch try value(name) {
+        case .null: return nil
+        case .text(let text): return text
+        case let other: throw .schemaMismatch("column \(name) holds \(other), not text")
+        }
+    }
+
+    func int64(_ name: String) throws(StoreError) -> Int64 {
+        guard let number = try optionalInt64(name) else { throw .schemaMismatch("column \(name) is NULL") }
+        return number
+    }
+
+    func optionalInt64(_ name: String) throws(StoreError) -> Int64? {
+        switch try value(name) {
+        case .null: return nil
+        case .integer(let number): return number
+        case let other: throw .schemaMismatch("column \(name) holds \(other), not an integer")
+        }
+    }
+
+    func int(_ name: String) throws(StoreError) -> Int { Int(try int64(name)) }
+
+    func blob(_ name: String) throws(StoreError) -> [UInt8] {
+        switch try value(name) {
+        case .blob(let bytes): return bytes
+        case let other: throw .schemaMismatch("column \(name) holds \(other), not bytes")
+        }
+    }
 }
 
 extension SQLValue {

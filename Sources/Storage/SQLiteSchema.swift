@@ -128,6 +128,52 @@ enum SQLiteSchema {
                 DROP INDEX IF EXISTS audit_tasks_by_series;
                 """)
         }
+        // The Message is kept only inside the raw envelope (storing it twice doubled what each
+        // message writes); older rows keep their copy. No query reads messages by topic.
+        migrator.registerMigration("v5-message-in-envelope-only") { db in
+            try db.execute(sql: """
+                CREATE TABLE sns_messages_v5 (
+                    message_id TEXT PRIMARY KEY NOT NULL,
+                    type TEXT NOT NULL,
+                    topic_arn TEXT NOT NULL,
+                    subject TEXT,
+                    message TEXT,
+                    sns_timestamp TEXT NOT NULL,
+                    signature_version TEXT NOT NULL,
+                    signing_cert_url TEXT NOT NULL,
+                    raw_envelope BLOB NOT NULL,
+                    received_at INTEGER NOT NULL
+                );
+                INSERT INTO sns_messages_v5 SELECT message_id, type, topic_arn, subject, message, sns_timestamp,
+                    signature_version, signing_cert_url, raw_envelope, received_at FROM sns_messages ORDER BY rowid;
+                DROP TABLE sns_messages;
+                ALTER TABLE sns_messages_v5 RENAME TO sns_messages;
+                CREATE INDEX sns_messages_by_time ON sns_messages (received_at);
+                """)
+        }
+        // An audit's checks are stored in its own row (StoredChecks): one row per audit instead
+        // of one per check and two more B-trees. Existing check rows move into their audits.
+        migrator.registerMigration("v6-checks-in-audit-row") { db in
+            try db.execute(sql: """
+                ALTER TABLE audit_tasks ADD COLUMN checks TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE audit_tasks ADD COLUMN check_names TEXT NOT NULL DEFAULT '';
+                UPDATE audit_tasks SET
+                    checks = coalesce((
+                        SELECT json_group_array(json(c.document)) FROM (
+                            SELECT json_object('checkName', check_name, 'checkRunStatus', check_run_status,
+                                'nonCompliantResourcesCount', non_compliant_resources_count, 'totalResourcesCount', total_resources_count,
+                                'message', message, 'errorCode', error_code, 'severity', severity) AS document
+                            FROM audit_check_results WHERE task_id = audit_tasks.task_id ORDER BY check_name
+                        ) c
+                    ), '[]'),
+                    check_names = coalesce((
+                        SELECT char(31) || group_concat(n.check_name, char(31)) || char(31) FROM (
+                            SELECT check_name FROM audit_check_results WHERE task_id = audit_tasks.task_id ORDER BY check_name
+                        ) n
+                    ), '');
+                DROP TABLE audit_check_results;
+                """)
+        }
         return migrator
     }
 }

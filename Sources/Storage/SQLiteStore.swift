@@ -12,6 +12,17 @@ public final class SQLiteStore: Store {
     public let path: String
     private let pool: DatabasePool
     private let committer: GroupCommitter
+    private let checkpointer: SQLiteCheckpointer
+    private let writerExecutor: SQLiteWriterExecutor
+    /// GRDB's writer connection, used only on its queue.
+    private let writer: WriterConnection
+    /// The checks of recently stored audits (writer's queue only).
+    private let recentChecks = RecentAuditChecks()
+
+    /// The writer's `Database`, kept to be used on the writer's queue only (GRDB checks).
+    private struct WriterConnection: @unchecked Sendable {
+        let db: Database
+    }
     private let writerStatements = SQLiteWriterStatements()
 
     /// What the writer connection runs with, read back from SQLite itself.
@@ -43,6 +54,9 @@ public final class SQLiteStore: Store {
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        // An ingest transaction holds the writer across several hops (GroupCommitter.exclusively);
+        // GRDB would otherwise refuse a transaction left open at the end of one hop.
+        configuration.allowsUnsafeTransactions = true
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
@@ -73,7 +87,20 @@ public final class SQLiteStore: Store {
         } catch {
             throw .migrationFailed("\(path): \(error)")
         }
-        committer = GroupCommitter(pool: pool)
+        let checkpointer = SQLiteCheckpointer(path: path)
+        do {
+            try pool.barrierWriteWithoutTransaction { db in try checkpointer.attach(to: db) }
+        } catch {
+            throw .unavailable("cannot configure checkpoints of \(path): \(error)")
+        }
+        self.checkpointer = checkpointer
+        committer = GroupCommitter(pool: pool, checkpointer: checkpointer)
+        writerExecutor = SQLiteWriterExecutor(pool: pool)
+        do {
+            writer = try pool.barrierWriteWithoutTransaction { db in WriterConnection(db: db) }
+        } catch {
+            throw .unavailable("cannot open the writer of \(path): \(error)")
+        }
     }
 
     /// The settings in effect on the writer connection, as SQLite reports them now.
@@ -94,51 +121,36 @@ public final class SQLiteStore: Store {
         try await read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
     }
 
-    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?, planner: OutboxPlanner?) async throws(StoreError) -> RecordOutcome {
-        try await write { db in
-            try db.run(SummarySQL.insertMessage(message))
-            guard db.changesCount == 1 else { return RecordOutcome.duplicate }
-            try db.run(SummarySQL.apply(effect, topicARN: message.topicARN, at: message.receivedAt))
-            var event = effect.recordedEvent
-            switch payload {
-            case .audit(let audit)?:
-                try db.run(SummarySQL.insertAudit(audit, messageID: message.messageID, receivedAt: message.receivedAt))
-                // Another MessageId already carried this taskId: one audit, stored (and alerted) once.
-                guard db.changesCount == 1 else { break }
-                for statement in SummarySQL.insertChecks(of: audit) { try db.run(statement) }
-                let previous = try db.rows(SummarySQL.previousAudit(of: audit)).first.map { row in
-                    SummarySQL.previousNotification(taskID: row.text("task_id"), checkRows: try db.rows(SummarySQL.checks(ofTask: row.text("task_id"))))
-                }
-                let change = AuditChange.between(previous: previous, current: audit)
-                try db.run(SummarySQL.storeChange(change, taskID: audit.taskID))
-                event = .audit(audit, change)
-            case .detect(let violation)?:
-                try db.run(SummarySQL.insertViolation(violation, messageID: message.messageID, receivedAt: message.receivedAt))
-                if db.changesCount == 1 { event = .detect(violation) }
-            case .unrecognized(let reason)?:
-                try db.run(SummarySQL.insertUnrecognized(message, reason: reason))
-                event = .unrecognized(reason: reason)
-            case nil:
-                break
+    public var ingestConcurrency: Int { 1 }
+
+    /// Holds the writer from `BEGIN` to `COMMIT` and runs `body` on the writer's own queue;
+    /// small writes (delivery outcomes, claims) wait and are then committed together. Returns
+    /// once the commit is on disk.
+    public func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
+        try await committer.exclusively {
+            try await withTaskExecutorPreference(writerExecutor) {
+                try await Self.runTransaction(committer: committer, statements: writerStatements, writer: writer, recentChecks: recentChecks, body)
             }
-            if let planner, let event {
-                try SQLiteStore.enqueue(planner(message, event), at: message.receivedAt, in: db)
-            }
-            return RecordOutcome.recorded
         }
     }
 
-    private static func enqueue(_ entries: [OutboxEntry], at now: Int64, in db: SQLiteWriter) throws {
-        for entry in entries {
-            if let interval = entry.repeatIntervalSeconds, !(try db.rows(SummarySQL.recentlyQueued(entry, since: now - interval * 1000)).isEmpty) {
-                continue
-            }
-            try db.run(SummarySQL.insertDelivery(entry, at: now))
+    /// The transaction itself, on the writer's queue (this nonisolated async function runs on
+    /// the task's preferred executor).
+    private static func runTransaction<T: Sendable>(
+        committer: GroupCommitter, statements: SQLiteWriterStatements, writer: WriterConnection, recentChecks: RecentAuditChecks,
+        _ body: @Sendable (any IngestTransaction) async throws -> T
+    ) async throws -> T {
+        committer.checkpointIfTooLong(writer.db)
+        let transaction = SQLiteIngestTransaction(db: writer.db, statements: statements, recentChecks: recentChecks)
+        try transaction.begin()
+        do {
+            let result = try await body(transaction)
+            try transaction.commit()
+            return result
+        } catch {
+            transaction.rollback()
+            throw error
         }
-    }
-
-    public func enqueue(_ entries: [OutboxEntry], at now: Int64) async throws(StoreError) {
-        try await write { db in try SQLiteStore.enqueue(entries, at: now, in: db) }
     }
 
     public func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery] {
@@ -161,7 +173,7 @@ public final class SQLiteStore: Store {
     }
 
     public func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int] {
-        try await read { db in SummarySQL.counts(from: try db.rows(SummarySQL.deliveryCounts)) }
+        try await read { db in try SummarySQL.counts(from: try db.rows(SummarySQL.deliveryCounts)) }
     }
 
     public func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int {
@@ -204,18 +216,18 @@ public final class SQLiteStore: Store {
     }
 
     public func audits(_ query: AuditQuery) async throws(StoreError) -> AuditPage {
-        try await read { db in SummarySQL.page(from: try db.rows(SummarySQL.audits(query)), limit: query.limit) }
+        try await read { db in try SummarySQL.page(from: try db.rows(SummarySQL.audits(query, dialect: .sqlite)), limit: query.limit) }
     }
 
     public func audit(taskID: String) async throws(StoreError) -> StoredAudit? {
         try await read { db in
             guard let row = try db.rows(SummarySQL.audit(taskID: taskID)).first else { return nil }
-            return StoredAudit(summary: SummarySQL.auditSummary(from: row), checks: try db.rows(SummarySQL.checks(ofTask: taskID)).map(SummarySQL.check(from:)))
+            return try SummarySQL.audit(from: row)
         }
     }
 
     public func latestChecks(trendLength: Int) async throws(StoreError) -> [CheckStatus] {
-        try await read { db in SummarySQL.latestChecks(from: try db.rows(SummarySQL.checkHistory(trendLength: trendLength)), trendLength: trendLength) }
+        try await read { db in try SummarySQL.latestChecks(from: try db.rows(SummarySQL.checkHistory), trendLength: trendLength) }
     }
 
     public func violations(_ query: ViolationQuery) async throws(StoreError) -> [StoredViolation] {
@@ -224,7 +236,7 @@ public final class SQLiteStore: Store {
 
     public func unrecognizedNotifications(limit: Int) async throws(StoreError) -> [(messageID: String, subject: String?, reason: String)] {
         let rows = try await read { db in try db.rows(SummarySQL.unrecognized(limit: limit)) }
-        return rows.map { ($0.text("message_id"), $0.optionalText("subject"), $0.text("reason")) }
+        return try rows.map { row throws(StoreError) in (try row.text("message_id"), try row.optionalText("subject"), try row.text("reason")) }
     }
 
     public func prune(messagesBefore: Int64, summariesBefore: Int64?) async throws(StoreError) -> Int {
@@ -246,10 +258,15 @@ public final class SQLiteStore: Store {
     }
 
     public func close() async {
+        checkpointer.stop()
         let statements = writerStatements
         try? await pool.barrierWriteWithoutTransaction { _ in statements.finalizeAll() }
         try? pool.close()
     }
+
+    /// The WAL's length after the last commit, in pages, and how many background checkpoints
+    /// ran (for tests).
+    var walState: (frames: Int32, checkpoints: Int) { (checkpointer.walFrames, checkpointer.checkpointsRun) }
 
     // MARK: -
 

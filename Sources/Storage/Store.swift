@@ -1,19 +1,11 @@
 import DeviceDefender
 
 /// Where verified messages, what they carried, and subscription state live. Every write is durable (committed)
-/// when the call returns: the SNS endpoint answers 200 only after `record` returned.
-public protocol Store: Sendable {
-    /// Stores `message`, what its payload decoded to, and applies `effect`, in one transaction;
-    /// `.duplicate` (and no change at all) when its MessageId is already stored. An audit whose
-    /// taskId is already stored (another MessageId carrying the same audit) is not stored again.
-    ///
-    /// `planner`, when given, turns what was stored into outbox entries that are written in the
-    /// same transaction: an alert is never lost between storing and queueing.
-    func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?, planner: OutboxPlanner?) async throws(StoreError) -> RecordOutcome
+/// when the call returns: the SNS endpoint answers 200 only after its ingest transaction committed.
+public protocol Store: IngestStore {
+    /// Messages, payloads, changes and the alerts that follow are written by one function over
+    /// `IngestStore.withIngestTransaction` (`RecordBatch` in the Ingest module).
 
-    /// Queues outbox entries on their own (alerts that follow from a later step, such as a
-    /// confirmed subscription).
-    func enqueue(_ entries: [OutboxEntry], at now: Int64) async throws(StoreError)
     /// Claims due deliveries for `owner` (a worker of one replica) until `leaseUntil`.
     func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery]
     /// Records how an attempt ended; only the lease holder can.
@@ -55,15 +47,4 @@ public protocol Store: Sendable {
     /// Throws when the store cannot serve reads and writes (for `/readyz`).
     func checkReady() async throws(StoreError)
     func close() async
-}
-
-extension Store {
-    /// Records a message that carries no Device Defender payload (confirmations).
-    public func record(_ message: StoredMessage, effect: SubscriptionEffect) async throws(StoreError) -> RecordOutcome {
-        try await record(message, effect: effect, payload: nil, planner: nil)
-    }
-
-    public func record(_ message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload?) async throws(StoreError) -> RecordOutcome {
-        try await record(message, effect: effect, payload: payload, planner: nil)
-    }
 }

@@ -12,6 +12,9 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case overloaded(String)
     /// The database would acknowledge commits that are not yet on disk; the store refuses to run.
     case notDurable(String)
+    /// A row lacks a column this build reads, or holds what its schema cannot: the database was
+    /// changed by hand or by another version.
+    case schemaMismatch(String)
 
     public var description: String {
         switch self {
@@ -20,6 +23,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .migrationFailed(let reason): "store migration failed: \(reason)"
         case .overloaded(let reason): "store overloaded: \(reason)"
         case .notDurable(let reason): "store not durable: \(reason)"
+        case .schemaMismatch(let reason): "the database does not match this version's schema: \(reason)"
         }
     }
 }

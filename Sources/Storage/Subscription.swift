@@ -47,7 +47,7 @@ public enum SubscriptionEffect: Sendable, Equatable {
     case notificationDelivered
 
     /// What the outbox planner hears about the change; nil for notifications (their payload speaks).
-    var recordedEvent: RecordedEvent? {
+    public var recordedEvent: RecordedEvent? {
         switch self {
         case .confirmationRequested: .subscription(status: "pending")
         case .unsubscribed: .subscription(status: "unsubscribed")

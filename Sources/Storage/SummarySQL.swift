@@ -1,26 +1,11 @@
 import DeviceDefender
 import Foundation
+import JSON
 
 /// The SQL both stores share, so that SQLite and PostgreSQL store and answer the same way:
 /// statements built from domain values, and domain values built from rows.
 enum SummarySQL {
     // MARK: - Messages and subscriptions
-
-    static func insertMessage(_ message: StoredMessage) -> SQLStatement {
-        SQLStatement(
-            """
-            INSERT INTO sns_messages (message_id, type, topic_arn, subject, message, sns_timestamp,
-                signature_version, signing_cert_url, raw_envelope, received_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (message_id) DO NOTHING
-            """,
-            [
-                .text(message.messageID), .text(message.type), .text(message.topicARN), SQLValue(message.subject), .text(message.message),
-                .text(message.snsTimestamp), .text(message.signatureVersion), .text(message.signingCertURL),
-                .blob(message.rawEnvelope), .integer(message.receivedAt),
-            ]
-        )
-    }
 
     static func apply(_ effect: SubscriptionEffect, topicARN: String, at now: Int64) -> SQLStatement {
         switch effect {
@@ -75,143 +60,92 @@ enum SummarySQL {
         )
     }
 
-    static func subscription(from row: SQLRow) -> Subscription {
-        Subscription(
-            topicARN: row.text("topic_arn"),
-            status: Subscription.Status(rawValue: row.text("status")) ?? .pending,
-            subscriptionARN: row.optionalText("subscription_arn"),
-            subscribeURL: row.optionalText("subscribe_url"),
-            lastError: row.optionalText("last_error"),
-            updatedAt: row.int64("updated_at"),
-            confirmedAt: row["confirmed_at"].int64
+    static func subscription(from row: SQLRow) throws(StoreError) -> Subscription {
+        let statusText = try row.text("status")
+        guard let status = Subscription.Status(rawValue: statusText) else {
+            throw .schemaMismatch("subscriptions.status holds '\(statusText.prefix(40))'")
+        }
+        return Subscription(
+            topicARN: try row.text("topic_arn"),
+            status: status,
+            subscriptionARN: try row.optionalText("subscription_arn"),
+            subscribeURL: try row.optionalText("subscribe_url"),
+            lastError: try row.optionalText("last_error"),
+            updatedAt: try row.int64("updated_at"),
+            confirmedAt: try row.optionalInt64("confirmed_at")
         )
     }
 
-    static func message(from row: SQLRow) -> StoredMessage {
-        var envelope: [UInt8] = []
-        if case .blob(let bytes) = row["raw_envelope"] { envelope = bytes }
+    /// A stored message. Rows written since schema v5 keep the Message only inside the raw
+    /// envelope (it is most of the envelope, and storing it twice doubled what each message
+    /// writes); older rows have it in the `message` column.
+    static func message(from row: SQLRow) throws(StoreError) -> StoredMessage {
+        let envelope = try row.blob("raw_envelope")
+        let message: String
+        if let stored = try row.optionalText("message") {
+            message = stored
+        } else if case .object(let fields)? = try? JSONValue.parse(envelope), case .string(let text)? = fields["Message"] {
+            message = text
+        } else {
+            throw .schemaMismatch("sns_messages row \(try row.text("message_id").prefix(100)) has neither a message nor an envelope carrying one")
+        }
         return StoredMessage(
-            messageID: row.text("message_id"), type: row.text("type"), topicARN: row.text("topic_arn"), subject: row.optionalText("subject"),
-            message: row.text("message"), snsTimestamp: row.text("sns_timestamp"), signatureVersion: row.text("signature_version"),
-            signingCertURL: row.text("signing_cert_url"), rawEnvelope: envelope, receivedAt: row.int64("received_at")
+            messageID: try row.text("message_id"), type: try row.text("type"), topicARN: try row.text("topic_arn"), subject: try row.optionalText("subject"),
+            message: message, snsTimestamp: try row.text("sns_timestamp"), signatureVersion: try row.text("signature_version"),
+            signingCertURL: try row.text("signing_cert_url"), rawEnvelope: envelope, receivedAt: try row.int64("received_at")
         )
     }
 
     // MARK: - Audits
 
-    /// Inserts the audit's summary row (its change is filled in once the previous run is known).
-    static func insertAudit(_ audit: AuditNotification, messageID: String, receivedAt: Int64) -> SQLStatement {
-        SQLStatement(
-            """
-            INSERT INTO audit_tasks (task_id, account_id, task_type, task_status, scheduled_audit_name, series_key,
-                failed_checks_count, canceled_checks_count, non_compliant_checks_count, compliant_checks_count,
-                total_checks_count, task_start_time, received_at, source_message_id, non_compliant_resources,
-                previous_task_id, has_new_findings, change_summary, warnings)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, '{}', ?)
-            ON CONFLICT (task_id) DO NOTHING
-            """,
-            [
-                .text(audit.taskID), .text(audit.accountID), .text(audit.taskType.rawValue), .text(audit.taskStatus.rawValue),
-                SQLValue(audit.scheduledAuditName), .text(audit.seriesKey), SQLValue(audit.failedChecksCount),
-                SQLValue(audit.canceledChecksCount), SQLValue(audit.nonCompliantChecksCount), SQLValue(audit.compliantChecksCount),
-                SQLValue(audit.totalChecksCount), .integer(audit.taskStartTime), .integer(receivedAt), .text(messageID),
-                SQLValue(audit.checks.filter(\.isNonCompliant).reduce(0) { $0 + $1.nonCompliantResourcesCount }),
-                .text(json(audit.consistencyWarnings)),
-            ]
-        )
+    /// The run of the same series just before an audit: `series_key`, `task_start_time`,
+    /// `task_id` bound in that order; one index seek (`audit_tasks_by_series_run`).
+    static let previousRunSQL = """
+        SELECT task_id, task_start_time FROM audit_tasks
+        WHERE series_key = ? AND (task_start_time, task_id) < (?, ?)
+        ORDER BY task_start_time DESC, task_id DESC LIMIT 1
+        """
+
+    /// An audit with its checks, from its `audit_tasks` row.
+    static func audit(from row: SQLRow) throws(StoreError) -> StoredAudit {
+        let summary = try auditSummary(from: row)
+        return StoredAudit(summary: summary, checks: try StoredChecks.parse(try row.text("checks"), taskID: summary.taskID))
     }
 
-    /// The checks of `audit`, `checksPerStatement` rows per statement: a few statements to
-    /// prepare and run instead of one per check, and far below the bind limits of both
-    /// databases (SQLite 32,766 parameters, PostgreSQL 65,535) however many checks a message
-    /// carries. A 256 KiB SNS message holds at most a few thousand.
-    static func insertChecks(of audit: AuditNotification) -> [SQLStatement] {
-        stride(from: 0, to: audit.checks.count, by: checksPerStatement).map { start in
-            let checks = audit.checks[start..<min(start + checksPerStatement, audit.checks.count)]
-            var arguments: [SQLValue] = []
-            arguments.reserveCapacity(checks.count * 10)
-            for check in checks {
-                arguments += [
-                    .text(audit.taskID), .text(check.checkName), .text(check.runStatus.rawValue), SQLValue(check.nonCompliantResourcesCount),
-                    SQLValue(check.totalResourcesCount), SQLValue(check.message), SQLValue(check.errorCode), .text(check.severity.rawValue),
-                    .text(audit.accountID), .integer(audit.taskStartTime),
-                ]
+    static func auditSummary(from row: SQLRow) throws(StoreError) -> StoredAuditSummary {
+        let changeText = try row.text("change_summary")
+        let warningsText = try row.text("warnings")
+        // '{}' is the change of an audit whose transaction has not stored it yet (never seen
+        // after a commit); anything else must decode.
+        let change: AuditChange
+        if changeText == "{}" {
+            change = AuditChange()
+        } else {
+            guard let decoded = decode(AuditChange.self, changeText) else {
+                throw .schemaMismatch("audit_tasks.change_summary of \(try row.text("task_id").prefix(100)) is not a stored change")
             }
-            return SQLStatement(
-                """
-                INSERT INTO audit_check_results (task_id, check_name, check_run_status, non_compliant_resources_count,
-                    total_resources_count, message, error_code, severity, account_id, task_start_time)
-                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: checks.count).joined(separator: ", "))
-                ON CONFLICT (task_id, check_name) DO NOTHING
-                """,
-                arguments
-            )
+            change = decoded
         }
-    }
-
-    /// Rows per check insert: the documented checks fit in one statement.
-    static let checksPerStatement = 100
-
-    /// The run of the same audit just before `audit`.
-    static func previousAudit(of audit: AuditNotification) -> SQLStatement {
-        SQLStatement(
-            """
-            SELECT task_id FROM audit_tasks
-            WHERE series_key = ? AND (task_start_time, task_id) < (?, ?)
-            ORDER BY task_start_time DESC, task_id DESC LIMIT 1
-            """,
-            [.text(audit.seriesKey), .integer(audit.taskStartTime), .text(audit.taskID)]
+        guard let warnings = decode([String].self, warningsText) else {
+            throw .schemaMismatch("audit_tasks.warnings of \(try row.text("task_id").prefix(100)) is not a list of strings")
+        }
+        return StoredAuditSummary(
+            taskID: try row.text("task_id"), accountID: try row.text("account_id"), taskType: try row.text("task_type"),
+            taskStatus: try row.text("task_status"), scheduledAuditName: try row.optionalText("scheduled_audit_name"),
+            failedChecksCount: try row.int("failed_checks_count"), canceledChecksCount: try row.int("canceled_checks_count"),
+            nonCompliantChecksCount: try row.int("non_compliant_checks_count"), compliantChecksCount: try row.int("compliant_checks_count"),
+            totalChecksCount: try row.int("total_checks_count"), taskStartTime: try row.int64("task_start_time"),
+            receivedAt: try row.int64("received_at"), sourceMessageID: try row.text("source_message_id"),
+            nonCompliantResources: try row.int("non_compliant_resources"),
+            change: change,
+            warnings: warnings
         )
     }
 
-    static func checks(ofTask taskID: String) -> SQLStatement {
-        SQLStatement("SELECT * FROM audit_check_results WHERE task_id = ? ORDER BY check_name", [.text(taskID)])
-    }
+    /// Where the two databases spell the same thing differently.
+    enum Dialect { case sqlite, postgres }
 
-    static func storeChange(_ change: AuditChange, taskID: String) -> SQLStatement {
-        SQLStatement(
-            "UPDATE audit_tasks SET previous_task_id = ?, has_new_findings = ?, change_summary = ? WHERE task_id = ?",
-            [SQLValue(change.previousTaskID), .integer(change.hasNewFindings ? 1 : 0), .text(json(change)), .text(taskID)]
-        )
-    }
-
-    /// Rebuilds the previous run from its rows, as far as the comparison needs it.
-    static func previousNotification(taskID: String, checkRows: [SQLRow]) -> AuditNotification {
-        AuditNotification(
-            accountID: "", taskID: taskID, taskStatus: .completed, taskType: .scheduled, scheduledAuditName: nil,
-            failedChecksCount: 0, canceledChecksCount: 0, nonCompliantChecksCount: 0, compliantChecksCount: 0, totalChecksCount: 0,
-            taskStartTime: 0, checks: checkRows.map(check(from:))
-        )
-    }
-
-    static func check(from row: SQLRow) -> AuditCheckResult {
-        AuditCheckResult(
-            checkName: row.text("check_name"),
-            runStatus: AuditCheckResult.RunStatus(rawValue: row.text("check_run_status")) ?? .failed,
-            nonCompliantResourcesCount: row.int("non_compliant_resources_count"),
-            totalResourcesCount: row.int("total_resources_count"),
-            message: row.optionalText("message"),
-            errorCode: row.optionalText("error_code"),
-            severity: Severity(rawValue: row.text("severity")) ?? .unknown
-        )
-    }
-
-    static func auditSummary(from row: SQLRow) -> StoredAuditSummary {
-        StoredAuditSummary(
-            taskID: row.text("task_id"), accountID: row.text("account_id"), taskType: row.text("task_type"),
-            taskStatus: row.text("task_status"), scheduledAuditName: row.optionalText("scheduled_audit_name"),
-            failedChecksCount: row.int("failed_checks_count"), canceledChecksCount: row.int("canceled_checks_count"),
-            nonCompliantChecksCount: row.int("non_compliant_checks_count"), compliantChecksCount: row.int("compliant_checks_count"),
-            totalChecksCount: row.int("total_checks_count"), taskStartTime: row.int64("task_start_time"),
-            receivedAt: row.int64("received_at"), sourceMessageID: row.text("source_message_id"),
-            nonCompliantResources: row.int("non_compliant_resources"),
-            change: decode(AuditChange.self, row.text("change_summary"))
-                ?? AuditChange(),
-            warnings: decode([String].self, row.text("warnings")) ?? []
-        )
-    }
-
-    static func audits(_ query: AuditQuery) -> SQLStatement {
+    static func audits(_ query: AuditQuery, dialect: Dialect) -> SQLStatement {
         var conditions: [String] = []
         var arguments: [SQLValue] = []
         if let status = query.taskStatus { conditions.append("task_status = ?"); arguments.append(.text(status)) }
@@ -221,8 +155,9 @@ enum SummarySQL {
         if let until = query.until { conditions.append("task_start_time <= ?"); arguments.append(.integer(until)) }
         if query.nonCompliantOnly { conditions.append("non_compliant_checks_count > 0") }
         if let check = query.checkName {
-            conditions.append("task_id IN (SELECT task_id FROM audit_check_results WHERE check_name = ?)")
-            arguments.append(.text(check))
+            // `\u{1F}NAME\u{1F}` in the names the audit's checks carry (StoredChecks.names).
+            conditions.append(dialect == .sqlite ? "instr(check_names, ?) > 0" : "strpos(check_names, ?) > 0")
+            arguments.append(.text(StoredChecks.nameSeparator + check + StoredChecks.nameSeparator))
         }
         if let after = query.after {
             conditions.append("(task_start_time < ? OR (task_start_time = ? AND task_id < ?))")
@@ -234,8 +169,9 @@ enum SummarySQL {
         return SQLStatement("SELECT * FROM audit_tasks \(filter) ORDER BY task_start_time DESC, task_id DESC LIMIT ?", arguments)
     }
 
-    static func page(from rows: [SQLRow], limit: Int) -> AuditPage {
-        let audits = rows.prefix(limit).map(auditSummary(from:))
+    static func page(from rows: [SQLRow], limit: Int) throws(StoreError) -> AuditPage {
+        var audits: [StoredAuditSummary] = []
+        for row in rows.prefix(limit) { audits.append(try auditSummary(from: row)) }
         let next = rows.count > limit ? audits.last.map { AuditCursor(taskStartTime: $0.taskStartTime, taskID: $0.taskID) } : nil
         return AuditPage(audits: Array(audits), nextCursor: next)
     }
@@ -244,47 +180,42 @@ enum SummarySQL {
         SQLStatement("SELECT * FROM audit_tasks WHERE task_id = ?", [.text(taskID)])
     }
 
-    /// The last `trendLength` results of each check per account, newest first (window
-    /// functions: SQLite 3.25+ and PostgreSQL both have them).
-    static func checkHistory(trendLength: Int) -> SQLStatement {
-        SQLStatement(
-            """
-            SELECT check_name, account_id, severity, task_id, task_start_time, check_run_status,
-                non_compliant_resources_count, total_resources_count
-            FROM (
-                SELECT *, ROW_NUMBER() OVER (
-                    PARTITION BY check_name, account_id ORDER BY task_start_time DESC, task_id DESC
-                ) AS position
-                FROM audit_check_results
-            ) ranked
-            WHERE position <= ?
-            ORDER BY check_name, account_id, task_start_time DESC, task_id DESC
-            """,
-            [.integer(Int64(max(1, trendLength)))]
-        )
-    }
+    /// Every audit's checks, newest first, for the latest result of each check (`latestChecks`).
+    static let checkHistory = SQLStatement(
+        "SELECT task_id, account_id, task_start_time, checks FROM audit_tasks ORDER BY task_start_time DESC, task_id DESC"
+    )
 
-    static func latestChecks(from rows: [SQLRow], trendLength: Int) -> [CheckStatus] {
-        var result: [CheckStatus] = []
-        var current: (key: String, status: CheckStatus)?
+    /// The latest result of each check per account, with its last `trendLength` non-compliant
+    /// counts (oldest first), from audits newest first.
+    static func latestChecks(from rows: [SQLRow], trendLength: Int) throws(StoreError) -> [CheckStatus] {
+        struct Key: Hashable {
+            let checkName: String
+            let accountID: String
+        }
+        var statuses: [Key: CheckStatus] = [:]
+        let trendLength = max(1, trendLength)
         for row in rows {
-            let key = row.text("check_name") + "\u{0}" + row.text("account_id")
-            if current?.key != key {
-                if let done = current { result.append(done.status) }
-                current = (key, CheckStatus(
-                    checkName: row.text("check_name"), accountID: row.text("account_id"),
-                    severity: Severity(rawValue: row.text("severity")) ?? .unknown, latestTaskID: row.text("task_id"),
-                    latestTaskStartTime: row.int64("task_start_time"), runStatus: row.text("check_run_status"),
-                    nonCompliantResourcesCount: row.int("non_compliant_resources_count"),
-                    totalResourcesCount: row.int("total_resources_count"), trend: []
-                ))
-            }
-            if current!.status.trend.count < trendLength {
-                current!.status.trend.insert(row.int("non_compliant_resources_count"), at: 0)
+            let taskID = try row.text("task_id")
+            let accountID = try row.text("account_id")
+            let startTime = try row.int64("task_start_time")
+            for check in try StoredChecks.parse(try row.text("checks"), taskID: taskID) {
+                let key = Key(checkName: check.checkName, accountID: accountID)
+                if var status = statuses[key] {
+                    if status.trend.count < trendLength {
+                        status.trend.insert(check.nonCompliantResourcesCount, at: 0)
+                        statuses[key] = status
+                    }
+                } else {
+                    statuses[key] = CheckStatus(
+                        checkName: check.checkName, accountID: accountID, severity: check.severity, latestTaskID: taskID,
+                        latestTaskStartTime: startTime, runStatus: check.runStatus.rawValue,
+                        nonCompliantResourcesCount: check.nonCompliantResourcesCount, totalResourcesCount: check.totalResourcesCount,
+                        trend: [check.nonCompliantResourcesCount]
+                    )
+                }
             }
         }
-        if let done = current { result.append(done.status) }
-        return result
+        return statuses.values.sorted { ($0.checkName, $0.accountID) < ($1.checkName, $1.accountID) }
     }
 
     // MARK: - Detect and the rest
@@ -318,16 +249,20 @@ enum SummarySQL {
         return SQLStatement("SELECT * FROM detect_violations \(filter) ORDER BY event_time DESC, message_id LIMIT ?", arguments)
     }
 
-    static func violation(from row: SQLRow) -> StoredViolation {
-        StoredViolation(
-            messageID: row.text("message_id"),
+    static func violation(from row: SQLRow) throws(StoreError) -> StoredViolation {
+        let eventTypeText = try row.text("event_type")
+        guard let eventType = DetectViolation.EventType(rawValue: eventTypeText) else {
+            throw .schemaMismatch("detect_violations.event_type holds '\(eventTypeText.prefix(40))'")
+        }
+        return StoredViolation(
+            messageID: try row.text("message_id"),
             violation: DetectViolation(
-                violationID: row.text("violation_id"), thingName: row.text("thing_name"), securityProfileName: row.text("security_profile_name"),
-                eventType: DetectViolation.EventType(rawValue: row.text("event_type")) ?? .inAlarm, eventTime: row.int64("event_time"),
-                behaviorName: row.text("behavior_name"), metric: row.optionalText("metric"), criteria: row.optionalText("criteria"),
-                metricValue: row.optionalText("metric_value"), verificationState: row.optionalText("verification_state")
+                violationID: try row.text("violation_id"), thingName: try row.text("thing_name"), securityProfileName: try row.text("security_profile_name"),
+                eventType: eventType, eventTime: try row.int64("event_time"),
+                behaviorName: try row.text("behavior_name"), metric: try row.optionalText("metric"), criteria: try row.optionalText("criteria"),
+                metricValue: try row.optionalText("metric_value"), verificationState: try row.optionalText("verification_state")
             ),
-            receivedAt: row.int64("received_at")
+            receivedAt: try row.int64("received_at")
         )
     }
 
@@ -352,7 +287,6 @@ enum SummarySQL {
         ]
         if let summariesBefore {
             statements += [
-                SQLStatement("DELETE FROM audit_check_results WHERE task_start_time < ?", [.integer(summariesBefore)]),
                 SQLStatement("DELETE FROM audit_tasks WHERE task_start_time < ?", [.integer(summariesBefore)]),
                 SQLStatement("DELETE FROM detect_violations WHERE event_time < ?", [.integer(summariesBefore)]),
             ]
@@ -363,10 +297,10 @@ enum SummarySQL {
     // MARK: - Outbox
 
     /// True when this receiver was sent an alert with this fingerprint since `since`.
-    static func recentlyQueued(_ entry: OutboxEntry, since: Int64) -> SQLStatement {
+    static func recentlyQueued(_ query: RepeatQuery) -> SQLStatement {
         SQLStatement(
             "SELECT 1 AS found FROM deliveries WHERE receiver = ? AND fingerprint = ? AND created_at >= ? AND state <> 'dead' LIMIT 1",
-            [.text(entry.receiver), .text(entry.fingerprint), .integer(since)]
+            [.text(query.receiver), .text(query.fingerprint), .integer(query.since)]
         )
     }
 
@@ -442,33 +376,29 @@ enum SummarySQL {
 
     static let deliveryCounts = SQLStatement("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
 
-    static func counts(from rows: [SQLRow]) -> [Delivery.State: Int] {
+    static func counts(from rows: [SQLRow]) throws(StoreError) -> [Delivery.State: Int] {
         var counts: [Delivery.State: Int] = [:]
-        for row in rows {
-            if let state = Delivery.State(rawValue: row.text("state")) { counts[state] = row.int("n") }
-        }
+        for row in rows { counts[try deliveryState(row)] = try row.int("n") }
         return counts
     }
 
-    static func delivery(from row: SQLRow) -> Delivery {
-        var body: [UInt8] = []
-        if case .blob(let bytes) = row["body"] { body = bytes }
-        return Delivery(
-            id: row.text("id"), receiver: row.text("receiver"), alertID: row.text("alert_id"), kind: row.text("kind"), body: body,
-            state: Delivery.State(rawValue: row.text("state")) ?? .pending, attempts: row.int("attempts"),
-            nextAttemptAt: row.int64("next_attempt_at"), createdAt: row.int64("created_at"), updatedAt: row.int64("updated_at"),
-            lastError: row.optionalText("last_error"), lastStatus: row["last_status"].int64.map { Int($0) },
-            deliveredAt: row["delivered_at"].int64
+    static func delivery(from row: SQLRow) throws(StoreError) -> Delivery {
+        Delivery(
+            id: try row.text("id"), receiver: try row.text("receiver"), alertID: try row.text("alert_id"), kind: try row.text("kind"),
+            body: try row.blob("body"), state: try deliveryState(row), attempts: try row.int("attempts"),
+            nextAttemptAt: try row.int64("next_attempt_at"), createdAt: try row.int64("created_at"), updatedAt: try row.int64("updated_at"),
+            lastError: try row.optionalText("last_error"), lastStatus: try row.optionalInt64("last_status").map { Int($0) },
+            deliveredAt: try row.optionalInt64("delivered_at")
         )
     }
 
-    // MARK: -
-
-    static func json(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    private static func deliveryState(_ row: SQLRow) throws(StoreError) -> Delivery.State {
+        let text = try row.text("state")
+        guard let state = Delivery.State(rawValue: text) else { throw .schemaMismatch("deliveries.state holds '\(text.prefix(40))'") }
+        return state
     }
+
+    // MARK: -
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))

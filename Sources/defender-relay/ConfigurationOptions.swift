@@ -26,11 +26,7 @@ enum RelayLogging {
     /// Logs go to standard error; `LOG_LEVEL` (trace ... critical) sets the level, info by default.
     static func bootstrap() -> Logger {
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in RelayLogHandler(label: label, level: level) }
         return Logger(label: "defender-relay")
     }
 

@@ -1,6 +1,7 @@
 import Alerts
 import ArgumentParser
 import DeviceDefender
+import Ingest
 import Foundation
 import Relay
 import SNS
@@ -57,8 +58,8 @@ struct Route: AsyncParsableCommand {
             for decision in decisions {
                 let rule = decision.routeIndex.map { "routes[\($0)]" } ?? "alerts.default_receivers"
                 print("\n→ \(decision.receiver) via \(rule)\(decision.muted ? " (MUTED now: nothing would be sent)" : "")\(decision.repeatIntervalSeconds.map { ", repeat_interval \($0) s" } ?? "")")
-                guard let receiver = configuration.receivers.first(where: { $0.name == decision.receiver }) else { continue }
-                print(String(decoding: planner.render(alert, for: receiver), as: UTF8.self))
+                guard let body = planner.render(alert, forReceiverNamed: decision.receiver) else { continue }
+                print(String(decoding: body, as: UTF8.self))
             }
         }
     }

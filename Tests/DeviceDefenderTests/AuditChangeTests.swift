@@ -1,4 +1,5 @@
 import DeviceDefender
+import Foundation
 import Testing
 
 struct AuditChangeTests {
@@ -46,5 +47,22 @@ struct AuditChangeTests {
         let change = AuditChange.between(previous: before, current: after)
         #expect(change.resolved.isEmpty)
         #expect(!change.hasNewFindings)
+    }
+
+    /// The stored document is written by hand; JSONEncoder (sorted keys) is the oracle.
+    @Test func theStoredChangeIsWhatJSONEncoderWrites() throws {
+        let quoted = "WEIRD \"CHECK\"\n\\ é"
+        let change = AuditChange(
+            previousTaskID: "prev \"1\"",
+            newlyNonCompliant: [.init(checkName: quoted, severity: .critical, previousCount: nil, currentCount: 3)],
+            worsened: [.init(checkName: "B", severity: .high, previousCount: 1, currentCount: 2)],
+            improved: [], resolved: [.init(checkName: "C", severity: .low, previousCount: 4, currentCount: 0)], unchanged: []
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for value in [change, AuditChange()] {
+            #expect(value.jsonText == String(decoding: try encoder.encode(value), as: UTF8.self))
+            #expect(try JSONDecoder().decode(AuditChange.self, from: Data(value.jsonText.utf8)) == value)
+        }
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import SNS
+import Ingest
 import Storage
 import Logging
 import TestSupport

@@ -1,5 +1,7 @@
+import Alerts
 import DeviceDefender
 import Foundation
+import Ingest
 import Storage
 import Testing
 
@@ -14,7 +16,12 @@ struct OutboxContractTests {
     @Test(arguments: TestBackend.allCases)
     func queuesWithTheMessageAndLeasesToOneOwner(_ backend: TestBackend) async throws {
         try await withTestStore(backend) { store, _ in
-            let planner: OutboxPlanner = { message, _ in [Self.entry("audit:\(message.messageID)"), Self.entry("audit:\(message.messageID)", receiver: "mail")] }
+            let planner = AlertPlanner(
+                builder: AlertBuilder(consoleURLTemplate: AlertBuilder.defaultConsoleURLTemplate),
+                router: AlertRouter(routes: [], defaultReceivers: ["slack", "mail"]),
+                receivers: [.init(name: "slack", kind: .slack), .init(name: "mail", kind: .webhook)],
+                alertOnSubscriptionChanges: false
+            )
             let payload = AuditFixtures.audit("o-1", start: 1, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)])
             let message = AuditFixtures.message(payload, id: "m-1", receivedAt: 1_000)
             #expect(try await store.record(message, effect: .notificationDelivered, payload: .classify(payload), planner: planner) == .recorded)

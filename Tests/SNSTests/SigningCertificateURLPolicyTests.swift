@@ -73,4 +73,27 @@ struct SubscribeURLPolicyTests {
     func refusesAnythingElse(_ url: String, _ violation: AWSURLViolation) {
         #expect(Self.policy.check(url, topicARN: Self.topic) == violation)
     }
+
+    /// Host verdicts are remembered, within a bound, and a remembered verdict is the verdict.
+    @Test func remembersHostVerdictsWithinItsBound() throws {
+        let pattern = try AmazonHostPattern(AmazonHostPattern.defaultCertificateHosts[0])
+        for index in 0..<1000 {
+            #expect(!pattern.matches("sns.evil-\(index).example"))
+            #expect(pattern.rememberedCount <= AmazonHostPattern.rememberedHosts)
+        }
+        for _ in 0..<3 {
+            #expect(pattern.matches("sns.eu-west-1.amazonaws.com"))
+            #expect(!pattern.matches("sns.eu-west-1.amazonaws.com.evil.example"))
+        }
+        #expect(pattern.rememberedCount >= 2)
+    }
+
+    @Test func remembersURLVerdictsWithinItsBound() {
+        let policy = SigningCertificateURLPolicy(allowedHosts: AmazonHostPattern.defaultCertificateHosts.map { try! AmazonHostPattern($0) })
+        for index in 0..<1000 {
+            #expect(policy.check("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-\(index).pem") == nil)
+            #expect(policy.check("https://evil.example/\(index).pem") == .hostNotAllowed("evil.example"))
+            #expect(policy.rememberedCount <= SigningCertificateURLPolicy.rememberedURLs)
+        }
+    }
 }

@@ -17,9 +17,8 @@ import Testing
             failedChecksCount: 0, canceledChecksCount: 0, nonCompliantChecksCount: 0, compliantChecksCount: 0, totalChecksCount: 0,
             taskStartTime: 1_700_000_000_000, checks: []
         )
-        let statement = SummarySQL.previousAudit(of: audit)
         let plan = try await DatabaseQueue(path: path).read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SummarySQL.previousRunSQL, arguments: [audit.seriesKey, audit.taskStartTime, audit.taskID])
                 .map { $0["detail"] as String }
         }
         #expect(plan.contains { $0.contains("audit_tasks_by_series_run") }, "\(plan)")

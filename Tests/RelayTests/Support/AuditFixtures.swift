@@ -1,5 +1,6 @@
 import DeviceDefender
 import Foundation
+import Ingest
 import Storage
 
 /// Audit payloads and stored messages for storage and API tests.
@@ -25,8 +26,14 @@ enum AuditFixtures {
         StoredMessage(
             messageID: id, type: "Notification", topicARN: "arn:aws:sns:us-east-1:123456789012:device-defender-audits", subject: subject,
             message: text, snsTimestamp: "2027-01-15T08:00:00.000Z", signatureVersion: "2",
-            signingCertURL: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem", rawEnvelope: Array("{}".utf8), receivedAt: receivedAt
+            signingCertURL: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem", rawEnvelope: envelope(text, id: id), receivedAt: receivedAt
         )
+    }
+
+    /// An envelope carrying `text` (unsigned: the store keeps what it is given; the Message is
+    /// read back from it).
+    static func envelope(_ text: String, id: String) -> [UInt8] {
+        Array(try! JSONSerialization.data(withJSONObject: ["Type": "Notification", "MessageId": id, "Message": text], options: [.sortedKeys]))
     }
 
     /// Records `text` as a Notification, classified as the relay does.

@@ -1,47 +1,46 @@
 import Alerts
-import DeviceDefender
 import Foundation
 import Mustache
 import Storage
 
-/// Turns what the store recorded into outbox entries: build the alert, route it, render it
-/// for each receiver. Pure (runs inside the recording transaction); templates are loaded once.
+/// Turns what a transaction stored into outbox entries: build the alert, route it, render it
+/// for each receiver. Pure: it runs inside the ingest transaction, between its writes, on the
+/// transaction's own task (never on the database's writer thread).
 public struct AlertPlanner: Sendable {
+    /// What the planner needs to know of a receiver: where its alerts go is the sender's business.
+    public struct Receiver: Sendable {
+        public var name: String
+        public var kind: ReceiverKind
+        /// Webhook only: renders the alert document instead of sending it as is.
+        public var template: MustacheTemplate?
+        /// Email only: templates for the subject and the parts; nil parts use the built-in rendering.
+        public var mailSubject: MustacheTemplate?
+        public var mailText: MustacheTemplate?
+        public var mailHTML: MustacheTemplate?
+
+        public init(
+            name: String, kind: ReceiverKind, template: MustacheTemplate? = nil, mailSubject: MustacheTemplate? = nil,
+            mailText: MustacheTemplate? = nil, mailHTML: MustacheTemplate? = nil
+        ) {
+            self.name = name
+            self.kind = kind
+            self.template = template
+            self.mailSubject = mailSubject
+            self.mailText = mailText
+            self.mailHTML = mailHTML
+        }
+    }
+
     let builder: AlertBuilder
     let router: AlertRouter
-    let receivers: [String: RelayConfiguration.Receiver]
-    let templates: [String: MustacheTemplate]
-    let mailTemplates: [String: MailTemplates]
-
-    /// A mail receiver's templates; nil parts fall back to the built-in rendering.
-    struct MailTemplates: Sendable {
-        var subject: MustacheTemplate?
-        var text: MustacheTemplate?
-        var html: MustacheTemplate?
-    }
+    let receivers: [String: Receiver]
     let alertOnSubscriptionChanges: Bool
 
-    public init(configuration: RelayConfiguration) throws {
-        builder = AlertBuilder(consoleURLTemplate: configuration.alerts.consoleURL)
-        router = AlertRouter(routes: configuration.routes, defaultReceivers: configuration.alerts.defaultReceivers)
-        receivers = Dictionary(uniqueKeysWithValues: configuration.receivers.map { ($0.name, $0) })
-        var templates: [String: MustacheTemplate] = [:]
-        for receiver in configuration.receivers {
-            if let path = receiver.template {
-                templates[receiver.name] = try MustacheTemplate(string: String(contentsOfFile: path, encoding: .utf8))
-            }
-        }
-        self.templates = templates
-        var mailTemplates: [String: MailTemplates] = [:]
-        for receiver in configuration.receivers where receiver.kind == .email {
-            mailTemplates[receiver.name] = MailTemplates(
-                subject: try receiver.subjectTemplate.map { try MustacheTemplate(string: $0) },
-                text: try receiver.textTemplate.map { try MustacheTemplate(string: String(contentsOfFile: $0, encoding: .utf8)) },
-                html: try receiver.htmlTemplate.map { try MustacheTemplate(string: String(contentsOfFile: $0, encoding: .utf8)) }
-            )
-        }
-        self.mailTemplates = mailTemplates
-        alertOnSubscriptionChanges = configuration.alerts.alertOnSubscriptionChanges
+    public init(builder: AlertBuilder, router: AlertRouter, receivers: [Receiver], alertOnSubscriptionChanges: Bool) {
+        self.builder = builder
+        self.router = router
+        self.receivers = Dictionary(receivers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.alertOnSubscriptionChanges = alertOnSubscriptionChanges
     }
 
     /// True when there is anywhere to send alerts at all.
@@ -77,8 +76,13 @@ public struct AlertPlanner: Sendable {
         }
     }
 
+    /// What the receiver called `name` gets for `alert`; nil when there is no such receiver.
+    public func render(_ alert: Alert, forReceiverNamed name: String) -> [UInt8]? {
+        receivers[name].map { render(alert, for: $0) }
+    }
+
     /// What `receiver` gets for `alert`.
-    public func render(_ alert: Alert, for receiver: RelayConfiguration.Receiver) -> [UInt8] {
+    public func render(_ alert: Alert, for receiver: Receiver) -> [UInt8] {
         switch receiver.kind {
         case .slack: return SlackMessage.render(alert)
         case .teams: return TeamsMessage.render(alert)
@@ -86,18 +90,18 @@ public struct AlertPlanner: Sendable {
         case .googlechat: return GoogleChatMessage.render(alert)
         case .webhook:
             let document = WebhookDocument.render(alert)
-            guard let template = templates[receiver.name],
+            guard let template = receiver.template,
                   let context = try? JSONSerialization.jsonObject(with: Data(document))
             else { return document }
             return Array(template.render(context).utf8)
         case .email:
             var mail = EmailMessage.render(alert)
-            if let templates = mailTemplates[receiver.name], templates.subject != nil || templates.text != nil || templates.html != nil,
+            if receiver.mailSubject != nil || receiver.mailText != nil || receiver.mailHTML != nil,
                let context = try? JSONSerialization.jsonObject(with: Data(WebhookDocument.render(alert))) {
                 // A subject is one line whatever the template says.
-                if let subject = templates.subject?.render(context) { mail.subject = subject.components(separatedBy: .newlines).joined(separator: " ") }
-                if let text = templates.text?.render(context) { mail.text = text }
-                if let html = templates.html?.render(context) { mail.html = html }
+                if let subject = receiver.mailSubject?.render(context) { mail.subject = subject.components(separatedBy: .newlines).joined(separator: " ") }
+                if let text = receiver.mailText?.render(context) { mail.text = text }
+                if let html = receiver.mailHTML?.render(context) { mail.html = html }
             }
             return Array((try? JSONEncoder().encode(["subject": mail.subject, "text": mail.text, "html": mail.html])) ?? Data())
         }

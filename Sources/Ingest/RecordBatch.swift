@@ -1,0 +1,182 @@
+import DeviceDefender
+import Storage
+
+/// The ingest transaction, written once for both stores: store a batch of verified messages,
+/// what their payloads mean, what changed since each audit's previous run, and the alerts that
+/// follow, all in the one transaction the caller opened (`IngestStore.withIngestTransaction`),
+/// so that nothing is stored without its alerts and no alert without what caused it.
+///
+/// The store is told what to write and answers what it found; every decision is made here,
+/// between its calls. A batch stores exactly what storing its messages one after another would
+/// store, with one difference for the better: audits of one series in the same batch are
+/// compared with each other in start-time order, whatever order they arrived in. Each audit's
+/// change is known before its row is written, so the row is written once.
+public enum RecordBatch {
+    /// Stores `items` and returns, for each, whether it was new (`recorded`) or its MessageId
+    /// was stored already, before or earlier in the batch (`duplicate`).
+    public static func record(_ items: [IngestItem], planner: AlertPlanner?, in transaction: any IngestTransaction) async throws -> [RecordOutcome] {
+        // One message per MessageId: the first copy in the batch is the one stored.
+        var firstCopy: [String: Int] = [:]
+        var unique: [Int] = []
+        for (index, item) in items.enumerated() where firstCopy[item.message.messageID] == nil {
+            firstCopy[item.message.messageID] = index
+            unique.append(index)
+        }
+        let inserted = try await transaction.insertMessages(unique.map { items[$0].message })
+        let new = zip(unique, inserted).filter(\.1).map(\.0)
+        var outcomes = [RecordOutcome](repeating: .duplicate, count: items.count)
+        for index in new { outcomes[index] = .recorded }
+        guard !new.isEmpty else { return outcomes }
+
+        try await transaction.applySubscriptionEffects(subscriptionChanges(new.map { items[$0] }))
+
+        // What each new message's payload is, stored once per taskId / Detect event.
+        var events: [Int: RecordedEvent] = [:]
+        for index in new { events[index] = items[index].effect.recordedEvent }
+        var audits: [(index: Int, row: NewAudit)] = []
+        var violations: [(index: Int, row: NewViolation)] = []
+        var unrecognized: [UnrecognizedNotification] = []
+        var taskIDs = Set<String>()
+        var violationKeys = Set<ViolationKey>()
+        for index in new {
+            let message = items[index].message
+            switch items[index].payload {
+            case .audit(let audit)?:
+                // Another MessageId carrying the same taskId: one audit, stored (and alerted) once.
+                if taskIDs.insert(audit.taskID).inserted {
+                    audits.append((index, items[index].audit ?? NewAudit(audit: audit, messageID: message.messageID, receivedAt: message.receivedAt)))
+                }
+            case .detect(let violation)?:
+                if violationKeys.insert(ViolationKey(violation)).inserted {
+                    violations.append((index, NewViolation(violation: violation, messageID: message.messageID, receivedAt: message.receivedAt)))
+                }
+            case .unrecognized(let reason)?:
+                unrecognized.append(UnrecognizedNotification(message: message, reason: reason))
+                events[index] = .unrecognized(reason: reason)
+            case nil:
+                break
+            }
+        }
+        if !audits.isEmpty {
+            // Each audit is compared with the run just before it in its series: stored before
+            // this transaction, or earlier in this batch, whichever started later.
+            let stored = try await transaction.previousRuns(of: audits.map(\.row.audit))
+            let inBatch = previousInBatch(audits.map(\.row))
+            var changes: [StoredChange] = []
+            changes.reserveCapacity(audits.count)
+            for ((_, row), (fromStore, fromBatch)) in zip(audits, zip(stored, inBatch)) {
+                let previous: PreviousRun? = switch (fromStore, fromBatch) {
+                case (let store?, let batch?): (store.taskStartTime, store.taskID) < (batch.taskStartTime, batch.taskID) ? batch : store
+                case (let store?, nil): store
+                case (nil, let batch?): batch
+                case (nil, nil): nil
+                }
+                changes.append(StoredChange(taskID: row.audit.taskID, change: AuditChange.between(previous: previous.map { $0.asNotification(of: row.audit) }, current: row.audit)))
+            }
+            for ((index, row), (change, inserted)) in zip(audits, zip(changes, try await transaction.insertAudits(audits.map(\.row), changes: changes))) where inserted {
+                events[index] = .audit(row.audit, change.change)
+            }
+        }
+        if !violations.isEmpty {
+            for (violation, stored) in zip(violations, try await transaction.insertViolations(violations.map(\.row))) where stored {
+                events[violation.index] = .detect(violation.row.violation)
+            }
+        }
+        if !unrecognized.isEmpty { try await transaction.insertUnrecognized(unrecognized) }
+
+        if let planner, planner.isEnabled {
+            var entries: [NewDelivery] = []
+            for index in new {
+                guard let event = events[index] else { continue }
+                let message = items[index].message
+                entries += planner.plan(message, event).map { NewDelivery(entry: $0, at: message.receivedAt) }
+            }
+            try await queue(entries, in: transaction)
+        }
+        return outcomes
+    }
+
+    /// Queues deliveries, leaving out any whose alert was queued for the same receiver within
+    /// its route's `repeat_interval` (earlier, or earlier in this same batch).
+    public static func queue(_ deliveries: [NewDelivery], in transaction: any IngestTransaction) async throws {
+        guard !deliveries.isEmpty else { return }
+        let repeating = deliveries.indices.filter { deliveries[$0].entry.repeatIntervalSeconds != nil }
+        let queries = repeating.map { index in
+            let delivery = deliveries[index]
+            return RepeatQuery(receiver: delivery.entry.receiver, fingerprint: delivery.entry.fingerprint, since: delivery.at - delivery.entry.repeatIntervalSeconds! * 1000)
+        }
+        var queuedBefore = Set<Int>()
+        if !queries.isEmpty {
+            for (index, found) in zip(repeating, try await transaction.recentlyQueued(queries)) where found { queuedBefore.insert(index) }
+        }
+        var kept: [NewDelivery] = []
+        var queuedNow: [ReceiverFingerprint: Int64] = [:]
+        for (index, delivery) in deliveries.enumerated() {
+            let key = ReceiverFingerprint(receiver: delivery.entry.receiver, fingerprint: delivery.entry.fingerprint)
+            if let interval = delivery.entry.repeatIntervalSeconds {
+                if queuedBefore.contains(index) { continue }
+                if let earlier = queuedNow[key], earlier >= delivery.at - interval * 1000 { continue }
+            }
+            kept.append(delivery)
+            queuedNow[key] = delivery.at
+        }
+        try await transaction.insertDeliveries(kept)
+    }
+
+    /// For each audit, the latest audit of the same series in the batch that started before it
+    /// (by start time, then taskId).
+    private static func previousInBatch(_ audits: [NewAudit]) -> [PreviousRun?] {
+        var previous = [PreviousRun?](repeating: nil, count: audits.count)
+        let order = audits.indices.sorted {
+            let (a, b) = (audits[$0].audit, audits[$1].audit)
+            return (a.seriesKey, a.taskStartTime, a.taskID) < (b.seriesKey, b.taskStartTime, b.taskID)
+        }
+        for (position, index) in order.enumerated() where position > 0 {
+            let earlier = audits[order[position - 1]]
+            if earlier.audit.seriesKey == audits[index].audit.seriesKey {
+                previous[index] = PreviousRun(taskID: earlier.audit.taskID, taskStartTime: earlier.audit.taskStartTime, checks: earlier.storedChecks)
+            }
+        }
+        return previous
+    }
+
+    /// What the new messages do to their topics' subscriptions, in arrival order. A
+    /// notification only makes sure its topic is known, so one per topic is enough.
+    private static func subscriptionChanges(_ items: [IngestItem]) -> [SubscriptionChange] {
+        var notifiedTopics = Set<String>()
+        var changes: [SubscriptionChange] = []
+        for item in items {
+            if item.effect == .notificationDelivered, !notifiedTopics.insert(item.message.topicARN).inserted { continue }
+            changes.append(SubscriptionChange(topicARN: item.message.topicARN, effect: item.effect, at: item.message.receivedAt))
+        }
+        return changes
+    }
+
+    private struct ViolationKey: Hashable {
+        let violationID: String
+        let eventType: DetectViolation.EventType
+        let eventTime: Int64
+
+        init(_ violation: DetectViolation) {
+            violationID = violation.violationID
+            eventType = violation.eventType
+            eventTime = violation.eventTime
+        }
+    }
+
+    private struct ReceiverFingerprint: Hashable {
+        let receiver: String
+        let fingerprint: String
+    }
+}
+
+extension PreviousRun {
+    /// The previous run as far as the comparison needs it: its taskId and its checks.
+    func asNotification(of current: AuditNotification) -> AuditNotification {
+        AuditNotification(
+            accountID: current.accountID, taskID: taskID, taskStatus: .completed, taskType: current.taskType,
+            scheduledAuditName: current.scheduledAuditName, failedChecksCount: 0, canceledChecksCount: 0, nonCompliantChecksCount: 0,
+            compliantChecksCount: 0, totalChecksCount: checks.count, taskStartTime: 0, checks: checks
+        )
+    }
+}

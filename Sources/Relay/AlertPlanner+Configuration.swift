@@ -1,0 +1,29 @@
+import Alerts
+import Foundation
+import Ingest
+import Mustache
+
+extension AlertPlanner {
+    /// The planner for the configured receivers and routes; template files are read here, once.
+    public init(configuration: RelayConfiguration) throws {
+        var receivers: [Receiver] = []
+        for receiver in configuration.receivers {
+            var planned = Receiver(name: receiver.name, kind: receiver.kind)
+            if let path = receiver.template {
+                planned.template = try MustacheTemplate(string: String(contentsOfFile: path, encoding: .utf8))
+            }
+            if receiver.kind == .email {
+                planned.mailSubject = try receiver.subjectTemplate.map { try MustacheTemplate(string: $0) }
+                planned.mailText = try receiver.textTemplate.map { try MustacheTemplate(string: String(contentsOfFile: $0, encoding: .utf8)) }
+                planned.mailHTML = try receiver.htmlTemplate.map { try MustacheTemplate(string: String(contentsOfFile: $0, encoding: .utf8)) }
+            }
+            receivers.append(planned)
+        }
+        self.init(
+            builder: AlertBuilder(consoleURLTemplate: configuration.alerts.consoleURL),
+            router: AlertRouter(routes: configuration.routes, defaultReceivers: configuration.alerts.defaultReceivers),
+            receivers: receivers,
+            alertOnSubscriptionChanges: configuration.alerts.alertOnSubscriptionChanges
+        )
+    }
+}

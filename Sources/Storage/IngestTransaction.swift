@@ -1,0 +1,159 @@
+import DeviceDefender
+import JSON
+
+/// The writes of one ingest transaction, batch-shaped, as each store carries them out in its own
+/// SQL dialect. The ingest layer decides what to write (`RecordBatch` in the Ingest module);
+/// a store only writes it: one function is the ingest transaction for both stores, and data
+/// flows down into the store, never back up.
+///
+/// Every method takes many rows at once, so that PostgreSQL answers a batch in a few round
+/// trips and SQLite in a few hops to its writer thread. Rows come in the order given; a method
+/// that reports per row answers in that order.
+public protocol IngestTransaction {
+    /// Inserts each message whose MessageId is not stored yet; true for each row inserted.
+    func insertMessages(_ messages: [StoredMessage]) async throws -> [Bool]
+    /// Applies to each topic's subscription what a new message means for it.
+    func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws
+    /// For each audit, the run of its series stored before it (by start time, then taskId),
+    /// with its checks; nil when none is stored.
+    func previousRuns(of audits: [AuditNotification]) async throws -> [PreviousRun?]
+    /// Inserts each audit, with its checks and what changed since its previous run, whose
+    /// taskId is not stored yet; true for each row inserted. `changes` has one per audit.
+    func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool]
+    /// Inserts each Detect event not stored yet; true for each row inserted.
+    func insertViolations(_ violations: [NewViolation]) async throws -> [Bool]
+    func insertUnrecognized(_ notifications: [UnrecognizedNotification]) async throws
+    /// For each query: whether an alert with its fingerprint was queued for its receiver since
+    /// `since` (and not dead-lettered).
+    func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool]
+    /// Queues deliveries; an id already queued is left as it is.
+    func insertDeliveries(_ deliveries: [NewDelivery]) async throws
+}
+
+/// A store that runs ingest transactions.
+public protocol IngestStore: Sendable {
+    /// Runs `body` in one transaction and commits it: when this returns, everything `body`
+    /// wrote is durable (SQLite: synced to disk; PostgreSQL: committed by the server). When
+    /// `body` throws, nothing it wrote is kept.
+    func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T
+    /// How many ingest transactions may usefully run at once: SQLite has one writer, a
+    /// PostgreSQL server commits several transactions in parallel.
+    var ingestConcurrency: Int { get }
+}
+
+/// An audit to insert, with the message that carried it.
+public struct NewAudit: Sendable {
+    public let audit: AuditNotification
+    public let messageID: String
+    public let receivedAt: Int64
+    /// The audit's consistency warnings, checks and check names as stored, written before the
+    /// transaction so that the writer does not spend its time on them.
+    public let warningsJSON: String
+    public let checksJSON: String
+    public let checkNames: String
+    /// The checks as stored: sorted by name, one per name.
+    public let storedChecks: [AuditCheckResult]
+
+    public init(audit: AuditNotification, messageID: String, receivedAt: Int64) {
+        self.audit = audit
+        self.messageID = messageID
+        self.receivedAt = receivedAt
+        var writer = JSONWriter(capacity: 32)
+        writer.strings(audit.consistencyWarnings)
+        warningsJSON = writer.text
+        let checks = StoredChecks.unique(audit.checks)
+        storedChecks = checks
+        checksJSON = StoredChecks.json(checks)
+        checkNames = StoredChecks.names(checks)
+    }
+}
+
+/// A Detect event to insert, with the message that carried it.
+public struct NewViolation: Sendable {
+    public var violation: DetectViolation
+    public var messageID: String
+    public var receivedAt: Int64
+
+    public init(violation: DetectViolation, messageID: String, receivedAt: Int64) {
+        self.violation = violation
+        self.messageID = messageID
+        self.receivedAt = receivedAt
+    }
+}
+
+/// A notification whose Message is no Device Defender payload, kept with the reason.
+public struct UnrecognizedNotification: Sendable {
+    public var message: StoredMessage
+    public var reason: String
+
+    public init(message: StoredMessage, reason: String) {
+        self.message = message
+        self.reason = reason
+    }
+}
+
+/// What a new message does to the subscription of its topic.
+public struct SubscriptionChange: Sendable {
+    public var topicARN: String
+    public var effect: SubscriptionEffect
+    public var at: Int64
+
+    public init(topicARN: String, effect: SubscriptionEffect, at: Int64) {
+        self.topicARN = topicARN
+        self.effect = effect
+        self.at = at
+    }
+}
+
+/// The run an audit is compared with.
+public struct PreviousRun: Sendable, Equatable {
+    public var taskID: String
+    public var taskStartTime: Int64
+    public var checks: [AuditCheckResult]
+
+    public init(taskID: String, taskStartTime: Int64, checks: [AuditCheckResult]) {
+        self.taskID = taskID
+        self.taskStartTime = taskStartTime
+        self.checks = checks
+    }
+}
+
+/// What changed in an audit since its previous run, as stored with it.
+public struct StoredChange: Sendable {
+    public let taskID: String
+    public let change: AuditChange
+    /// `change` as stored (JSON), written before it reaches the writer.
+    public let changeJSON: String
+
+    public init(taskID: String, change: AuditChange) {
+        self.taskID = taskID
+        self.change = change
+        changeJSON = change.jsonText
+    }
+}
+
+/// An outbox entry to queue, and when it was queued.
+public struct NewDelivery: Sendable {
+    public var entry: OutboxEntry
+    /// Milliseconds since the Unix epoch: `created_at` and the first `next_attempt_at`.
+    public var at: Int64
+
+    public init(entry: OutboxEntry, at: Int64) {
+        self.entry = entry
+        self.at = at
+    }
+}
+
+/// "Was this alert queued for this receiver recently?" (repeat suppression).
+public struct RepeatQuery: Sendable, Hashable {
+    public var receiver: String
+    public var fingerprint: String
+    /// Milliseconds since the Unix epoch.
+    public var since: Int64
+
+    public init(receiver: String, fingerprint: String, since: Int64) {
+        self.receiver = receiver
+        self.fingerprint = fingerprint
+        self.since = since
+    }
+}

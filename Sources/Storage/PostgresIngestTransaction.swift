@@ -1,0 +1,210 @@
+import DeviceDefender
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// PostgreSQL's driver of the ingest transaction: each call is one statement over the whole
+/// batch (`unnest` of one array per column), so a batch costs about eight round trips however
+/// many messages it carries.
+///
+/// Rows are written in key order: two replicas storing overlapping batches at once then take
+/// their row locks in the same order and wait for each other instead of deadlocking.
+struct PostgresIngestTransaction: IngestTransaction {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    private func run(_ sql: String, _ bindings: PostgresBindings) async throws -> PostgresRowSequence {
+        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+    }
+
+    /// The keys the statement returned.
+    private func returnedKeys(_ sql: String, _ bindings: PostgresBindings) async throws -> Set<String> {
+        var keys = Set<String>()
+        for try await key in try await run(sql, bindings).decode(String.self) { keys.insert(key) }
+        return keys
+    }
+
+    private func execute(_ sql: String, _ bindings: PostgresBindings) async throws {
+        for try await _ in try await run(sql, bindings) {}
+    }
+
+    func insertMessages(_ messages: [StoredMessage]) async throws -> [Bool] {
+        guard !messages.isEmpty else { return [] }
+        let rows = messages.sorted { $0.messageID < $1.messageID }
+        var bindings = PostgresBindings(capacity: 9)
+        bindings.append(PostgresNullableArray.text(rows.map(\.messageID)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.type)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.topicARN)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.subject)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.snsTimestamp)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.signatureVersion)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.signingCertURL)))
+        bindings.append(PostgresNullableArray.bytea(rows.map(\.rawEnvelope)))
+        bindings.append(PostgresNullableArray.int8(rows.map(\.receivedAt)))
+        let inserted = try await returnedKeys("""
+            INSERT INTO sns_messages (message_id, type, topic_arn, subject, sns_timestamp, signature_version,
+                signing_cert_url, raw_envelope, received_at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::int8[])
+            ON CONFLICT (message_id) DO NOTHING
+            RETURNING message_id
+            """, bindings)
+        return messages.map { inserted.contains($0.messageID) }
+    }
+
+    func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws {
+        for change in changes {
+            try await connection.run(SummarySQL.apply(change.effect, topicARN: change.topicARN, at: change.at), logger: logger)
+        }
+    }
+
+    func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool] {
+        precondition(audits.count == changes.count)
+        guard !audits.isEmpty else { return [] }
+        let paired = zip(audits, changes).sorted { $0.0.audit.taskID < $1.0.audit.taskID }
+        let rows = paired.map(\.0)
+        var bindings = PostgresBindings(capacity: 21)
+        bindings.append(PostgresNullableArray.text(rows.map(\.audit.taskID)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.audit.accountID)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.audit.taskType.rawValue)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.audit.taskStatus.rawValue)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.audit.scheduledAuditName)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.audit.seriesKey)))
+        bindings.append(PostgresNullableArray.int8(rows.map { Int64($0.audit.failedChecksCount) }))
+        bindings.append(PostgresNullableArray.int8(rows.map { Int64($0.audit.canceledChecksCount) }))
+        bindings.append(PostgresNullableArray.int8(rows.map { Int64($0.audit.nonCompliantChecksCount) }))
+        bindings.append(PostgresNullableArray.int8(rows.map { Int64($0.audit.compliantChecksCount) }))
+        bindings.append(PostgresNullableArray.int8(rows.map { Int64($0.audit.totalChecksCount) }))
+        bindings.append(PostgresNullableArray.int8(rows.map(\.audit.taskStartTime)))
+        bindings.append(PostgresNullableArray.int8(rows.map(\.receivedAt)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.messageID)))
+        bindings.append(PostgresNullableArray.int8(rows.map { Int64($0.audit.nonCompliantResources) }))
+        bindings.append(PostgresNullableArray.text(rows.map(\.warningsJSON)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.checksJSON)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.checkNames)))
+        bindings.append(PostgresNullableArray.text(paired.map(\.1.change.previousTaskID)))
+        bindings.append(PostgresNullableArray.int8(paired.map { $0.1.change.hasNewFindings ? 1 : 0 }))
+        bindings.append(PostgresNullableArray.text(paired.map(\.1.changeJSON)))
+        let inserted = try await returnedKeys("""
+            INSERT INTO audit_tasks (task_id, account_id, task_type, task_status, scheduled_audit_name, series_key,
+                failed_checks_count, canceled_checks_count, non_compliant_checks_count, compliant_checks_count,
+                total_checks_count, task_start_time, received_at, source_message_id, non_compliant_resources,
+                previous_task_id, has_new_findings, change_summary, warnings, checks, check_names)
+            SELECT u.task_id, u.account_id, u.task_type, u.task_status, u.scheduled_audit_name, u.series_key,
+                u.failed, u.canceled, u.non_compliant, u.compliant, u.total, u.start_time, u.received_at, u.message_id,
+                u.resources, u.previous_task_id, u.has_new_findings, u.change_summary, u.warnings, u.checks, u.check_names
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int8[],
+                $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::text[], $15::int8[], $16::text[], $17::text[], $18::text[],
+                $19::text[], $20::int8[], $21::text[])
+                AS u(task_id, account_id, task_type, task_status, scheduled_audit_name, series_key, failed, canceled, non_compliant,
+                    compliant, total, start_time, received_at, message_id, resources, warnings, checks, check_names,
+                    previous_task_id, has_new_findings, change_summary)
+            ON CONFLICT (task_id) DO NOTHING
+            RETURNING task_id
+            """, bindings)
+        return audits.map { inserted.contains($0.audit.taskID) }
+    }
+
+    func previousRuns(of audits: [AuditNotification]) async throws -> [PreviousRun?] {
+        guard !audits.isEmpty else { return [] }
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(PostgresNullableArray.text(audits.map(\.seriesKey)))
+        bindings.append(PostgresNullableArray.int8(audits.map(\.taskStartTime)))
+        bindings.append(PostgresNullableArray.text(audits.map(\.taskID)))
+        var runs = [PreviousRun?](repeating: nil, count: audits.count)
+        let rows = try await run("""
+            SELECT u.ord, p.task_id, p.task_start_time, p.checks
+            FROM unnest($1::text[], $2::int8[], $3::text[]) WITH ORDINALITY AS u(series_key, start_time, task_id, ord)
+            CROSS JOIN LATERAL (
+                SELECT a.task_id, a.task_start_time, a.checks FROM audit_tasks a
+                WHERE a.series_key = u.series_key AND (a.task_start_time, a.task_id) < (u.start_time, u.task_id)
+                ORDER BY a.task_start_time DESC, a.task_id DESC LIMIT 1
+            ) p
+            """, bindings)
+        for try await (ordinal, taskID, startTime, checks) in rows.decode((Int64, String, Int64, String).self) {
+            runs[Int(ordinal) - 1] = PreviousRun(taskID: taskID, taskStartTime: startTime, checks: try StoredChecks.parse(checks, taskID: taskID))
+        }
+        return runs
+    }
+
+    func insertViolations(_ violations: [NewViolation]) async throws -> [Bool] {
+        guard !violations.isEmpty else { return [] }
+        let rows = violations.sorted { $0.messageID < $1.messageID }
+        var bindings = PostgresBindings(capacity: 12)
+        bindings.append(PostgresNullableArray.text(rows.map(\.messageID)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.violation.violationID)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.violation.thingName)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.violation.securityProfileName)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.violation.eventType.rawValue)))
+        bindings.append(PostgresNullableArray.int8(rows.map(\.violation.eventTime)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.violation.behaviorName)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.violation.metric)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.violation.criteria)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.violation.metricValue)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.violation.verificationState)))
+        bindings.append(PostgresNullableArray.int8(rows.map(\.receivedAt)))
+        let inserted = try await returnedKeys("""
+            INSERT INTO detect_violations (message_id, violation_id, thing_name, security_profile_name, event_type, event_time,
+                behavior_name, metric, criteria, metric_value, verification_state, received_at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[],
+                $9::text[], $10::text[], $11::text[], $12::int8[])
+            ON CONFLICT DO NOTHING
+            RETURNING message_id
+            """, bindings)
+        return violations.map { inserted.contains($0.messageID) }
+    }
+
+    func insertUnrecognized(_ notifications: [UnrecognizedNotification]) async throws {
+        guard !notifications.isEmpty else { return }
+        let rows = notifications.sorted { $0.message.messageID < $1.message.messageID }
+        var bindings = PostgresBindings(capacity: 6)
+        bindings.append(PostgresNullableArray.text(rows.map(\.message.messageID)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.message.topicARN)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.message.subject)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.message.message)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.reason)))
+        bindings.append(PostgresNullableArray.int8(rows.map(\.message.receivedAt)))
+        try await execute("""
+            INSERT INTO unrecognized_notifications (message_id, topic_arn, subject, message, reason, received_at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[])
+            ON CONFLICT DO NOTHING
+            """, bindings)
+    }
+
+    func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool] {
+        guard !queries.isEmpty else { return [] }
+        var bindings = PostgresBindings(capacity: 3)
+        bindings.append(PostgresNullableArray.text(queries.map(\.receiver)))
+        bindings.append(PostgresNullableArray.text(queries.map(\.fingerprint)))
+        bindings.append(PostgresNullableArray.int8(queries.map(\.since)))
+        var found = [Bool](repeating: false, count: queries.count)
+        let rows = try await run("""
+            SELECT u.ord FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS u(receiver, fingerprint, since, ord)
+            WHERE EXISTS (
+                SELECT 1 FROM deliveries d
+                WHERE d.receiver = u.receiver AND d.fingerprint = u.fingerprint AND d.created_at >= u.since AND d.state <> 'dead'
+            )
+            """, bindings)
+        for try await ordinal in rows.decode(Int64.self) { found[Int(ordinal) - 1] = true }
+        return found
+    }
+
+    func insertDeliveries(_ deliveries: [NewDelivery]) async throws {
+        guard !deliveries.isEmpty else { return }
+        let rows = deliveries.sorted { $0.entry.id < $1.entry.id }
+        var bindings = PostgresBindings(capacity: 7)
+        bindings.append(PostgresNullableArray.text(rows.map(\.entry.id)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.entry.receiver)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.entry.alertID)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.entry.kind)))
+        bindings.append(PostgresNullableArray.bytea(rows.map(\.entry.body)))
+        bindings.append(PostgresNullableArray.text(rows.map(\.entry.fingerprint)))
+        bindings.append(PostgresNullableArray.int8(rows.map(\.at)))
+        try await execute("""
+            INSERT INTO deliveries (id, receiver, alert_id, kind, body, fingerprint, state, attempts, next_attempt_at, created_at, updated_at)
+            SELECT u.id, u.receiver, u.alert_id, u.kind, u.body, u.fingerprint, 'pending', 0, u.at, u.at, u.at
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::int8[])
+                AS u(id, receiver, alert_id, kind, body, fingerprint, at)
+            ON CONFLICT (id) DO NOTHING
+            """, bindings)
+    }
+}

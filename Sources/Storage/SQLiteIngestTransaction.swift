@@ -1,0 +1,189 @@
+import DeviceDefender
+import GRDB
+
+/// SQLite's driver of the ingest transaction: one row per statement through the writer's
+/// prepared statements, run directly on the writer's queue. `SQLiteStore` runs the whole
+/// transaction there (`SQLiteWriterExecutor`) while it holds the writer
+/// (`GroupCommitter.exclusively`), so these async methods never suspend: each is plain
+/// synchronous SQLite work on the writer thread.
+final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
+    // @unchecked: created, used and dropped inside one transaction on the writer's queue.
+
+    private let db: Database
+    private let statements: SQLiteWriterStatements
+    private let recentChecks: RecentAuditChecks
+    /// Audits this transaction remembered in `recentChecks`, forgotten if it rolls back.
+    private var remembered: [String] = []
+
+    /// Must be created on the writer's queue; GRDB checks it (`changesCount` asserts the queue).
+    init(db: Database, statements: SQLiteWriterStatements, recentChecks: RecentAuditChecks) {
+        _ = db.changesCount
+        self.db = db
+        self.statements = statements
+        self.recentChecks = recentChecks
+    }
+
+    func begin() throws {
+        try statements.prepared("BEGIN IMMEDIATE", in: db).executeOnce()
+    }
+
+    /// With `synchronous = FULL` this returns once the commit is on disk.
+    func commit() throws {
+        try statements.prepared("COMMIT", in: db).executeOnce()
+    }
+
+    /// Undoes everything (when the body failed).
+    func rollback() {
+        recentChecks.forget(remembered)
+        if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+    }
+
+    /// Runs `work` on the writer connection; the method runs on the writer's queue already.
+    private func hop<T>(_ work: (Database, SQLiteWriterStatements) throws -> T) throws -> T {
+        try work(db, statements)
+    }
+
+    private func later(_ write: (Database, SQLiteWriterStatements) throws -> Void) throws {
+        try write(db, statements)
+    }
+
+    // MARK: - IngestTransaction
+
+    func insertMessages(_ messages: [StoredMessage]) async throws -> [Bool] {
+        try hop { db, statements in
+            let insert = try statements.prepared("""
+                INSERT INTO sns_messages (message_id, type, topic_arn, subject, sns_timestamp,
+                    signature_version, signing_cert_url, raw_envelope, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (message_id) DO NOTHING
+                """, in: db)
+            return try messages.map { message in
+                defer { insert.reset() }
+                insert.bind(1, message.messageID)
+                insert.bind(2, message.type)
+                insert.bind(3, message.topicARN)
+                insert.bind(4, message.subject)
+                insert.bind(5, message.snsTimestamp)
+                insert.bind(6, message.signatureVersion)
+                insert.bind(7, message.signingCertURL)
+                insert.bind(8, message.rawEnvelope)
+                insert.bind(9, message.receivedAt)
+                try insert.execute()
+                return insert.changes == 1
+            }
+        }
+    }
+
+    func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws {
+        try later { db, statements in
+            for change in changes {
+                let statement = SummarySQL.apply(change.effect, topicARN: change.topicARN, at: change.at)
+                try statements.run(statement, in: db)
+            }
+        }
+    }
+
+    func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool] {
+        precondition(audits.count == changes.count)
+        return try hop { db, statements in
+            let insert = try statements.prepared("""
+                INSERT INTO audit_tasks (task_id, account_id, task_type, task_status, scheduled_audit_name, series_key,
+                    failed_checks_count, canceled_checks_count, non_compliant_checks_count, compliant_checks_count,
+                    total_checks_count, task_start_time, received_at, source_message_id, non_compliant_resources,
+                    previous_task_id, has_new_findings, change_summary, warnings, checks, check_names)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (task_id) DO NOTHING
+                """, in: db)
+            return try zip(audits, changes).map { row, change in
+                defer { insert.reset() }
+                let audit = row.audit
+                insert.bind(1, audit.taskID)
+                insert.bind(2, audit.accountID)
+                insert.bind(3, audit.taskType.rawValue)
+                insert.bind(4, audit.taskStatus.rawValue)
+                insert.bind(5, audit.scheduledAuditName)
+                insert.bind(6, audit.seriesKey)
+                insert.bind(7, audit.failedChecksCount)
+                insert.bind(8, audit.canceledChecksCount)
+                insert.bind(9, audit.nonCompliantChecksCount)
+                insert.bind(10, audit.compliantChecksCount)
+                insert.bind(11, audit.totalChecksCount)
+                insert.bind(12, audit.taskStartTime)
+                insert.bind(13, row.receivedAt)
+                insert.bind(14, row.messageID)
+                insert.bind(15, audit.nonCompliantResources)
+                insert.bind(16, change.change.previousTaskID)
+                insert.bind(17, change.change.hasNewFindings ? 1 : 0)
+                insert.bind(18, change.changeJSON)
+                insert.bind(19, row.warningsJSON)
+                insert.bind(20, row.checksJSON)
+                insert.bind(21, row.checkNames)
+                try insert.execute()
+                guard insert.changes == 1 else { return false }
+                recentChecks.remember(audit.taskID, row.storedChecks)
+                remembered.append(audit.taskID)
+                return true
+            }
+        }
+    }
+
+    func previousRuns(of audits: [AuditNotification]) async throws -> [PreviousRun?] {
+        try hop { db, statements in
+            let previous = try statements.prepared(SummarySQL.previousRunSQL, in: db)
+            return try audits.map { audit -> PreviousRun? in
+                defer { previous.reset() }
+                previous.bind(1, audit.seriesKey)
+                previous.bind(2, audit.taskStartTime)
+                previous.bind(3, audit.taskID)
+                guard let (taskID, startTime) = try previous.rows({ ($0.text(0), $0.int64(1)) }).first else { return nil }
+                if let checks = recentChecks[taskID] { return PreviousRun(taskID: taskID, taskStartTime: startTime, checks: checks) }
+                let stored = try statements.prepared("SELECT checks FROM audit_tasks WHERE task_id = ?", in: db)
+                defer { stored.reset() }
+                stored.bind(1, taskID)
+                guard let text = try stored.rows({ $0.text(0) }).first else { return nil }
+                let checks = try StoredChecks.parse(text, taskID: taskID)
+                recentChecks.remember(taskID, checks)
+                return PreviousRun(taskID: taskID, taskStartTime: startTime, checks: checks)
+            }
+        }
+    }
+
+    func insertViolations(_ violations: [NewViolation]) async throws -> [Bool] {
+        try hop { db, statements in
+            try violations.map { row in
+                try statements.run(SummarySQL.insertViolation(row.violation, messageID: row.messageID, receivedAt: row.receivedAt), in: db)
+                return db.changesCount == 1
+            }
+        }
+    }
+
+    func insertUnrecognized(_ notifications: [UnrecognizedNotification]) async throws {
+        try later { db, statements in
+            for notification in notifications {
+                try statements.run(SummarySQL.insertUnrecognized(notification.message, reason: notification.reason), in: db)
+            }
+        }
+    }
+
+    func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool] {
+        try hop { db, statements in
+            try queries.map { query in
+                !(try statements.rows(SummarySQL.recentlyQueued(query), in: db)).isEmpty
+            }
+        }
+    }
+
+    func insertDeliveries(_ deliveries: [NewDelivery]) async throws {
+        try later { db, statements in
+            for delivery in deliveries { try statements.run(SummarySQL.insertDelivery(delivery.entry, at: delivery.at), in: db) }
+        }
+    }
+}
+
+extension SQLitePreparedStatement {
+    /// For statements without arguments or rows (`BEGIN`, `COMMIT`).
+    func executeOnce() throws {
+        defer { reset() }
+        try execute()
+    }
+}
