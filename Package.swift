@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "SNS", "Curl", "Storage", "DeviceDefender", "Alerts", "Ingest",
+                "SNS", "Curl", "Storage", "DeviceDefender", "Alerts", "Ingest", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -187,6 +187,7 @@ let package = Package(
             dependencies: [
                 "Relay", "SNS", "Curl", "Storage", "Ingest", "Alerts", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

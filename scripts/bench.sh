@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh                      all targets, 3 runs, about 4 minutes on 2 cores
 #   BENCH_SMOKE=1 scripts/bench.sh        a quick check that the whole pipeline works
-#   BENCH_TARGETS=peer scripts/bench.sh   only some of: healthz sqlite postgres peer
+#   BENCH_TARGETS=peer scripts/bench.sh   only some of: healthz sqlite postgres peer webhook
 #
 # Every run of every target starts the receiver afresh on an empty store, then:
 #   1. probe: one message with one character of its Message changed must get 403, the genuine
@@ -14,8 +14,13 @@
 #      time (no coordinated omission): p50, p99, p99.9;
 #   4. peak RSS (VmHWM), certificate fetches (the local certificate server counts them), and
 #      rows stored, which must equal the 200 "recorded" answers.
-# Plus the relay's GET /healthz ceiling (wrk -t2 -c32), and one separate short run of the relay
-# on SQLite under strace counting fsync/fdatasync per accepted message.
+# Plus the relay's GET /healthz ceiling (wrk -t2 -c32), one separate short run of the relay on
+# SQLite under strace counting fsync/fdatasync per accepted message, and webhook deliveries per
+# second: BENCH_DELIVERIES alerts (3000) are queued while a local HTTPS webhook
+# (scripts/bench/webhook_server.py) refuses them (400: dead-lettered at once), the relay stops,
+# `defender-relay deliveries retry --all` queues them again, the webhook now answers 200 at once,
+# and the relay starts again: the rate is what the webhook receives, first to last request, with
+# no rate limit configured and the receiver's default concurrency (4 connections).
 #
 # Messages: BENCH_MESSAGES signed SNS Notifications, generated once into .bench/ and reused
 # for 12 hours. Every receiver run gets the same layout of them: line 0 for the probe, then one
@@ -41,21 +46,22 @@ topic=arn:aws:sns:us-east-1:123456789012:device-defender-audits
 cert_host=sns.us-east-1.amazonaws.com
 
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
-  runs=1 relay_s=2 peer_s=2 open_s=2 healthz_s=2 sync_s=2 default_messages=600
+  runs=1 relay_s=2 peer_s=2 open_s=2 healthz_s=2 sync_s=2 default_messages=600 deliveries=${BENCH_DELIVERIES:-300}
 else
   runs=${BENCH_RUNS:-3}
   relay_s=${BENCH_RELAY_SECONDS:-5} peer_s=${BENCH_PEER_SECONDS:-10} open_s=${BENCH_OPEN_SECONDS:-5}
   healthz_s=${BENCH_HEALTHZ_SECONDS:-5} sync_s=${BENCH_SYNC_SECONDS:-3} default_messages=30000
+  deliveries=${BENCH_DELIVERIES:-3000}
 fi
 relay_cap=${BENCH_RELAY_MAX_RATE:-8000}
 peer_cap=${BENCH_PEER_MAX_RATE:-1500}
 drain_s=2
-targets=" $(echo "${BENCH_TARGETS:-healthz sqlite postgres peer}" | tr ',' ' ') "
+targets=" $(echo "${BENCH_TARGETS:-healthz sqlite postgres peer webhook}" | tr ',' ' ') "
 for target in $targets; do
-  case $target in healthz|sqlite|postgres|peer) ;; *) echo "bench: unknown target '$target' (healthz sqlite postgres peer)" >&2; exit 2 ;; esac
+  case $target in healthz|sqlite|postgres|peer|webhook) ;; *) echo "bench: unknown target '$target' (healthz sqlite postgres peer webhook)" >&2; exit 2 ;; esac
 done
 wants() { [[ $targets == *" $1 "* ]]; }
-wants_relay() { wants healthz || wants sqlite || wants postgres; }
+wants_relay() { wants healthz || wants sqlite || wants postgres || wants webhook; }
 
 log() { printf '\n== %s\n' "$*"; }
 fail() { printf '\nbench FAILED: %s\n' "$*" >&2; exit 1; }
@@ -190,6 +196,7 @@ peer_per=$(( (peer_cap * peer_s + 1) / 2 )) peer_open=$(( peer_cap * open_s / 2 
 relay_need=$(( 1 + 2 * relay_per + relay_open )) peer_need=$(( 1 + 2 * peer_per + peer_open ))
 need=1
 if wants sqlite || wants postgres; then need=$(( relay_need > need ? relay_need : need )); fi
+if wants webhook; then need=$(( 1 + deliveries > need ? 1 + deliveries : need )); fi
 if wants peer; then need=$(( peer_need > need ? peer_need : need )); fi
 messages_count=${BENCH_MESSAGES:-$(( need > default_messages ? need : default_messages ))}
 [ "${BENCH_SMOKE:-0}" = 1 ] && [ -z "${BENCH_MESSAGES:-}" ] && messages_count=$default_messages
@@ -231,10 +238,15 @@ EOF
 
 # ---------------------------------------------------------------- receivers
 
-# Starts the relay on a fresh port with storage URL $2; log and config named after $1. Extra
-# arguments run it under a wrapper (strace). Sets relay_pid (the relay itself) and relay_port.
+# Starts the relay on a fresh port with storage URL $2; log and config named after $1. With $3
+# (a connect_to entry) and $4 (a URL), every alert goes to a webhook at $4 with no rate limit.
+# Arguments after those run it under a wrapper (strace). Sets relay_pid (the relay itself) and
+# relay_port.
 start_relay() {
-  local name=$1 storage=$2; shift 2
+  local name=$1 storage=$2 hook_connect=${3:-} hook_url=${4:-}
+  shift $(( $# > 4 ? 4 : $# ))
+  local connect_to="\"$cert_host:443:127.0.0.1:$cert_port\""
+  [ -z "$hook_connect" ] || connect_to="$connect_to, \"$hook_connect\""
   relay_port=$(free_port)
   cat >"$run_dir/$name.yaml" <<EOF
 server: {host: 127.0.0.1, port: $relay_port, max_body_bytes: 524288}
@@ -244,8 +256,15 @@ sns:
 storage: {url: "$storage", retention_days: 400}
 outbound:
   ca_file: $pki/ca.pem
-  connect_to: ["$cert_host:443:127.0.0.1:$cert_port"]
+  connect_to: [$connect_to]
 EOF
+  if [ -n "$hook_url" ]; then
+    cat >>"$run_dir/$name.yaml" <<EOF
+receivers:
+  - {name: hook, type: webhook, url: "$hook_url", rate_per_second: 0}
+alerts: {default_receivers: [hook]}
+EOF
+  fi
   "$@" "$relay_bin" serve --config "$run_dir/$name.yaml" >"$run_dir/$name.log" 2>&1 &
   local launched=$! waited=0
   pids+=($launched)
@@ -354,6 +373,75 @@ run_sns_target() {
     --fetches "$fetches" --rows "$rows" --probe 1 --planned-s "$seconds" "${expect[@]}"
 }
 
+# The webhook the delivery runs send to; started once, reset by each run.
+webhook_port=""
+start_webhook() {
+  python3 "$bench/webhook_server.py" --tls-cert "$pki/tls.pem" --tls-key "$pki/tls.key" \
+    --port-file "$run_dir/webhook.port" >"$run_dir/webhook.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$run_dir/webhook.port" ] && break; sleep 0.1; done
+  [ -s "$run_dir/webhook.port" ] || fail "the webhook server did not start: $(cat "$run_dir/webhook.log")"
+  webhook_port=$(cat "$run_dir/webhook.port")
+}
+
+# $1 GET|POST, $2 path on the webhook server; prints the answer.
+webhook_call() {
+  python3 - "$webhook_port" "$1" "$2" <<'EOF'
+import http.client, ssl, sys
+connection = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), timeout=5, context=ssl._create_unverified_context())
+connection.request(sys.argv[2], sys.argv[3])
+print(connection.getresponse().read().decode())
+EOF
+}
+
+# The relay's count of deliveries in state $2, from its /metrics at base URL $1.
+deliveries_in() {
+  python3 - "$1" "$2" <<'EOF'
+import re, sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1] + "/metrics", timeout=5).read().decode()
+match = re.search(r'^defender_relay_deliveries\{state="%s"\} (\d+)' % sys.argv[2], text, re.M)
+print(match.group(1) if match else 0)
+EOF
+}
+
+# One delivery run: queue the alerts of fresh messages while the webhook refuses them
+# (dead-lettered at once), stop, queue them all again with the CLI, start, count.
+run_webhook() {
+  local run=$1 name="webhook-run$1" url waited per queued delivered
+  [ -n "$webhook_port" ] || start_webhook
+  webhook_call POST "/__status?code=400" >/dev/null
+  start_relay "$name" "sqlite://$run_dir/$name.sqlite" \
+    "hooks.bench.example:443:127.0.0.1:$webhook_port" "https://hooks.bench.example/hook"
+  url=http://127.0.0.1:$relay_port
+  python3 "$bench/probe.py" "$url/sns" "$messages" 0 || fail "the relay refused a genuine message or accepted a tampered one"
+  per=$(( (deliveries - 1) / 2 ))
+  closed_loop "$url" "$per" 30 "$run_dir/$name.queue.wrk.txt"
+  # Every message answered "recorded" (the probe's too) queued one alert.
+  queued=$(( 1 + $(sed -n 's/^BENCH_RESULT .*"recorded":\([0-9]*\).*/\1/p' "$run_dir/$name.queue.wrk.txt") ))
+  waited=0
+  while [ "$(deliveries_in "$url" dead)" -lt "$queued" ]; do
+    [ $waited -lt 600 ] || fail "the $queued alerts were not all dead-lettered within 60 s"
+    sleep 0.1; waited=$((waited + 1))
+  done
+  stop_process "$relay_pid"
+  webhook_call POST "/__status?code=200" >/dev/null
+  "$relay_bin" deliveries retry --all --config "$run_dir/$name.yaml" >"$run_dir/$name.retry.txt" 2>&1 \
+    || fail "deliveries retry failed: $(cat "$run_dir/$name.retry.txt")"
+  start_relay "$name-send" "sqlite://$run_dir/$name.sqlite" \
+    "hooks.bench.example:443:127.0.0.1:$webhook_port" "https://hooks.bench.example/hook"
+  url=http://127.0.0.1:$relay_port
+  waited=0
+  while [ "$(deliveries_in "$url" delivered)" -lt "$queued" ]; do
+    [ $waited -lt 600 ] || fail "the $queued alerts were not all delivered within 60 s"
+    sleep 0.1; waited=$((waited + 1))
+  done
+  webhook_call GET /__stats >"$run_dir/$name.stats.json"
+  delivered=$(deliveries_in "$url" delivered)
+  stop_process "$relay_pid"
+  python3 "$bench/report.py" record "$run_dir/results.jsonl" --kind deliveries --run "$run" \
+    --stats "$run_dir/$name.stats.json" --expected "$queued" --delivered "$delivered"
+}
+
 run_healthz() {
   local run=$1 name="healthz-run$1"
   start_relay "$name" "sqlite://$run_dir/$name.sqlite"
@@ -366,7 +454,7 @@ run_healthz() {
 # The relay on SQLite under strace (too slow for the throughput runs): syncs per accepted message.
 run_syncs() {
   local name=syncs trace=$run_dir/syncs.strace rows
-  start_relay "$name" "sqlite://$run_dir/$name.sqlite" \
+  start_relay "$name" "sqlite://$run_dir/$name.sqlite" "" "" \
     strace -f --seccomp-bpf -qq -e signal=none -e trace=fsync,fdatasync -o "$trace"
   python3 "$bench/probe.py" "http://127.0.0.1:$relay_port/sns" "$messages" 0 || fail "the relay under strace failed the probe"
   closed_loop "http://127.0.0.1:$relay_port" "$relay_per" "$sync_s" "$run_dir/$name.wrk.txt"
@@ -393,6 +481,7 @@ for run in $(seq "$runs"); do
   for target in sqlite postgres peer; do
     if wants "$target"; then run_sns_target "$target" "$run"; fi
   done
+  if wants webhook; then run_webhook "$run"; fi
 done
 if wants sqlite; then
   log "Syncs per accepted message (relay, SQLite, under strace)"

@@ -30,7 +30,7 @@ set -e
 # release build against PostgreSQL and the Python peer too.
 bench_status=0
 if [ "$status" -eq 0 ]; then
-  BENCH_SMOKE=1 BENCH_TARGETS=sqlite RELAY_BIN="$(swift build --show-bin-path)/defender-relay" scripts/bench.sh || bench_status=$?
+  BENCH_SMOKE=1 BENCH_TARGETS=sqlite,webhook RELAY_BIN="$(swift build --show-bin-path)/defender-relay" scripts/bench.sh || bench_status=$?
   [ "$bench_status" -eq 0 ] || echo "The benchmark smoke run failed (see above)." >&2
 fi
 

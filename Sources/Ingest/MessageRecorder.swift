@@ -53,6 +53,9 @@ public final class MessageRecorder: Service, Sendable {
     /// How many messages wait for a transaction right now.
     public var queued: Int { state.withLock { $0.pending.count } }
 
+    /// True once it stopped taking messages (shutting down).
+    public var isStopping: Bool { state.withLock { $0.stopping } }
+
     /// Stores `item` (and its alerts) and returns once that is committed.
     public func record(_ item: IngestItem) async throws(StoreError) -> RecordOutcome {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RecordOutcome, StoreError>, Never>) in

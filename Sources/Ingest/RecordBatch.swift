@@ -28,7 +28,11 @@ public enum RecordBatch {
         for index in new { outcomes[index] = .recorded }
         guard !new.isEmpty else { return outcomes }
 
-        try await transaction.applySubscriptionEffects(subscriptionChanges(new.map { items[$0] }))
+        // A notification's own effect (its topic is known) came with its insert.
+        let subscriptionChanges = new.map { items[$0] }.filter { $0.effect != .notificationDelivered }.map {
+            SubscriptionChange(topicARN: $0.message.topicARN, effect: $0.effect, at: $0.message.receivedAt)
+        }
+        if !subscriptionChanges.isEmpty { try await transaction.applySubscriptionEffects(subscriptionChanges) }
 
         // What each new message's payload is, stored once per taskId / Detect event.
         var events: [Int: RecordedEvent] = [:]
@@ -138,18 +142,6 @@ public enum RecordBatch {
             }
         }
         return previous
-    }
-
-    /// What the new messages do to their topics' subscriptions, in arrival order. A
-    /// notification only makes sure its topic is known, so one per topic is enough.
-    private static func subscriptionChanges(_ items: [IngestItem]) -> [SubscriptionChange] {
-        var notifiedTopics = Set<String>()
-        var changes: [SubscriptionChange] = []
-        for item in items {
-            if item.effect == .notificationDelivered, !notifiedTopics.insert(item.message.topicARN).inserted { continue }
-            changes.append(SubscriptionChange(topicARN: item.message.topicARN, effect: item.effect, at: item.message.receivedAt))
-        }
-        return changes
     }
 
     private struct ViolationKey: Hashable {

@@ -2,6 +2,7 @@ import Alerts
 import Crypto
 import Curl
 import Foundation
+import JSON
 import SNS
 import Storage
 
@@ -10,11 +11,20 @@ import Storage
 public struct AlertSender: Sendable {
     let curl: CurlClient
     let receivers: [String: RelayConfiguration.Receiver]
+    /// Each receiver's URL policy, built once (its host patterns are regular expressions).
+    let policies: [String: ReceiverURLPolicy]
     let clock: @Sendable () -> SNSInstant
 
     public init(curl: CurlClient, receivers: [RelayConfiguration.Receiver], clock: @escaping @Sendable () -> SNSInstant) {
         self.curl = curl
         self.receivers = Dictionary(uniqueKeysWithValues: receivers.map { ($0.name, $0) })
+        var policies: [String: ReceiverURLPolicy] = [:]
+        for receiver in receivers {
+            if let hosts = try? receiver.effectiveAllowedHosts.map(AmazonHostPattern.init) {
+                policies[receiver.name] = ReceiverURLPolicy(allowedHosts: hosts)
+            }
+        }
+        self.policies = policies
         self.clock = clock
     }
 
@@ -27,11 +37,11 @@ public struct AlertSender: Sendable {
 
     private func post(_ delivery: Delivery, to receiver: RelayConfiguration.Receiver) async -> SendResult {
         guard let url = receiver.url else { return .invalid("receiver has no url") }
-        guard let hosts = try? receiver.effectiveAllowedHosts.map(AmazonHostPattern.init) else { return .invalid("invalid allowed_hosts") }
-        if let violation = ReceiverURLPolicy(allowedHosts: hosts).check(url) {
+        guard let policy = policies[receiver.name] else { return .invalid("invalid allowed_hosts") }
+        if let violation = policy.check(url) {
             return .invalid("the receiver URL is refused: \(violation.sentence)")
         }
-        let isJSON = (try? JSONSerialization.jsonObject(with: Data(delivery.body))) != nil
+        let isJSON = (try? JSONValue.parse(delivery.body)) != nil
         var headers: [(name: String, value: String)] = [("Content-Type", isJSON ? "application/json; charset=utf-8" : "text/plain; charset=utf-8")]
         if receiver.kind == .webhook {
             headers.append(("Idempotency-Key", delivery.id))

@@ -4,15 +4,21 @@ import Logging
 import SNS
 import ServiceLifecycle
 import Storage
+import Synchronization
 
 /// Sends what the outbox holds: claims due deliveries (a lease, so that with several replicas
-/// each is sent by one), sends them receiver by receiver within each receiver's rate, and
-/// records the outcome. After a crash, leases run out and the deliveries are claimed again.
+/// each is sent by one), sends them receiver by receiver within each receiver's rate and with
+/// at most its `concurrency` sends under way, and records the outcome. After a crash, leases run
+/// out and the deliveries are claimed again.
 public final class DeliveryService: Service, Sendable {
     let store: any Store
     let sender: AlertSender
     let policy: DeliveryRetryPolicy
+    /// Sends per second per receiver; 0: no limit.
     let rates: [String: Double]
+    let concurrency: [String: Int]
+    /// The most deliveries one claim takes.
+    let claimLimit: Int
     let limiter = ReceiverRateLimiter()
     let owner: String
     let pollInterval: Duration
@@ -28,6 +34,8 @@ public final class DeliveryService: Service, Sendable {
         self.sender = sender
         self.policy = policy
         self.rates = Dictionary(uniqueKeysWithValues: receivers.map { ($0.name, $0.effectiveRatePerSecond) })
+        self.concurrency = Dictionary(uniqueKeysWithValues: receivers.map { ($0.name, $0.effectiveConcurrency) })
+        self.claimLimit = 256
         self.owner = "relay-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         self.pollInterval = pollInterval
         self.leaseSeconds = leaseSeconds
@@ -50,7 +58,7 @@ public final class DeliveryService: Service, Sendable {
         let now = clock().millisecondsSince1970
         let claimed: [Delivery]
         do {
-            claimed = try await store.claimDeliveries(owner: owner, now: now, leaseUntil: now + leaseSeconds * 1000, limit: 32)
+            claimed = try await store.claimDeliveries(owner: owner, now: now, leaseUntil: now + leaseSeconds * 1000, limit: claimLimit)
         } catch {
             logger.warning("outbox unavailable", metadata: ["error": "\(error)"])
             return 0
@@ -59,10 +67,16 @@ public final class DeliveryService: Service, Sendable {
         let byReceiver = Dictionary(grouping: claimed, by: \.receiver)
         await withTaskGroup(of: Void.self) { group in
             for (receiver, deliveries) in byReceiver {
-                group.addTask {
-                    for delivery in deliveries {
-                        await self.limiter.waitForSlot(receiver, perSecond: self.rates[receiver] ?? 1)
-                        await self.attempt(delivery)
+                // One lane per receiver: its `concurrency` senders take its deliveries in order,
+                // each waiting for the receiver's next rate slot.
+                let queue = DeliveryQueue(deliveries)
+                for _ in 0..<min(deliveries.count, max(1, concurrency[receiver] ?? 1)) {
+                    group.addTask {
+                        while let delivery = queue.next() {
+                            let rate = self.rates[receiver] ?? 1
+                            if rate > 0 { await self.limiter.waitForSlot(receiver, perSecond: rate) }
+                            await self.attempt(delivery)
+                        }
                     }
                 }
             }
@@ -95,6 +109,19 @@ public final class DeliveryService: Service, Sendable {
             // The lease runs out and the delivery is sent again: at least once, never lost.
             logger.error("delivery outcome not recorded", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// The deliveries one receiver's senders share, handed out in order.
+final class DeliveryQueue: Sendable {
+    private let remaining: Mutex<ArraySlice<Delivery>>
+
+    init(_ deliveries: [Delivery]) {
+        remaining = Mutex(deliveries[...])
+    }
+
+    func next() -> Delivery? {
+        remaining.withLock { $0.popFirst() }
     }
 }
 

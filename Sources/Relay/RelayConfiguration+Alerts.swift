@@ -18,8 +18,10 @@ extension RelayConfiguration {
         public var template: String?
         /// Hosts the URL may name (whole-match regexes); defaults per type (hooks.slack.com ...).
         public var allowedHosts: [String]?
-        /// Sends per second to this receiver; defaults per type (Slack: 1).
+        /// Sends per second to this receiver; defaults per type (Slack: 1); 0: no limit.
         public var ratePerSecond: Double?
+        /// Sends under way at once to this receiver (`concurrency`); defaults per type.
+        public var concurrency: Int?
         /// Email only.
         public var smtpURL: String?
         public var requireTLS = true
@@ -51,7 +53,15 @@ extension RelayConfiguration {
             }
         }
 
-        /// Slack allows about one message a second per webhook; Discord 5 per 2 s; Google Chat 1 per second per space.
+        /// Sends at once: one for chat services and mail (they rate-limit per webhook and keep
+        /// order), four for webhooks (a service of one's own takes parallel requests).
+        public var effectiveConcurrency: Int {
+            if let concurrency { return concurrency }
+            return kind == .webhook ? 4 : 1
+        }
+
+        /// Slack allows about one message a second per webhook; Discord 5 per 2 s; Google Chat
+        /// 1 per second per space. 0 means no limit.
         public var effectiveRatePerSecond: Double {
             if let ratePerSecond { return ratePerSecond }
             switch kind {

@@ -10,7 +10,7 @@ extension RelayConfiguration {
             var name: String?
             var kind: Receiver.Kind?
             var receiver = Receiver(name: "", kind: .webhook)
-            let keys = ["name", "type", "url", "headers", "hmac_secret", "template", "allowed_hosts", "rate_per_second",
+            let keys = ["name", "type", "url", "headers", "hmac_secret", "template", "allowed_hosts", "rate_per_second", "concurrency",
                         "smtp_url", "require_tls", "username", "password", "from", "to", "subject_template", "text_template", "html_template"]
             try item.mapping(known: keys) { key, value throws(ConfigurationError) in
                 switch key {
@@ -25,7 +25,11 @@ extension RelayConfiguration {
                 case "hmac_secret": receiver.hmacSecret = try value.string()
                 case "template": receiver.template = try value.string()
                 case "allowed_hosts": receiver.allowedHosts = try value.strings()
-                case "rate_per_second": receiver.ratePerSecond = try value.number(in: 0.01...100)
+                case "rate_per_second":
+                    let rate = try value.number(in: 0...10_000)
+                    guard rate == 0 || rate >= 0.01 else { throw .invalidValue(key: value.key, reason: "must be 0 (no limit) or at least 0.01") }
+                    receiver.ratePerSecond = rate
+                case "concurrency": receiver.concurrency = Int(try value.number(in: 1...64))
                 case "smtp_url": receiver.smtpURL = try value.string()
                 case "require_tls": receiver.requireTLS = try value.bool()
                 case "username": receiver.username = try value.string()

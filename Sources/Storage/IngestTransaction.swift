@@ -10,9 +10,12 @@ import JSON
 /// trips and SQLite in a few hops to its writer thread. Rows come in the order given; a method
 /// that reports per row answers in that order.
 public protocol IngestTransaction {
-    /// Inserts each message whose MessageId is not stored yet; true for each row inserted.
+    /// Inserts each message whose MessageId is not stored yet; true for each row inserted. A
+    /// new Notification also records its topic's subscription as confirmed when the topic is
+    /// not known yet (SNS delivers only to confirmed subscriptions): the
+    /// `SubscriptionEffect.notificationDelivered` of every notification, in the same statement.
     func insertMessages(_ messages: [StoredMessage]) async throws -> [Bool]
-    /// Applies to each topic's subscription what a new message means for it.
+    /// Applies to each topic's subscription what a new confirmation message means for it.
     func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws
     /// For each audit, the run of its series stored before it (by start time, then taskId),
     /// with its checks; nil when none is stored.
@@ -34,7 +37,8 @@ public protocol IngestTransaction {
 public protocol IngestStore: Sendable {
     /// Runs `body` in one transaction and commits it: when this returns, everything `body`
     /// wrote is durable (SQLite: synced to disk; PostgreSQL: committed by the server). When
-    /// `body` throws, nothing it wrote is kept.
+    /// `body` throws, nothing it wrote is kept. A failure of the database is thrown as a
+    /// `StoreError`; an error of `body`'s own as it was thrown.
     func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T
     /// How many ingest transactions may usefully run at once: SQLite has one writer, a
     /// PostgreSQL server commits several transactions in parallel.

@@ -13,19 +13,21 @@ struct PostgresIngestTransaction: IngestTransaction {
     let connection: PostgresConnection
     let logger: Logger
 
-    private func run(_ sql: String, _ bindings: PostgresBindings) async throws -> PostgresRowSequence {
-        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+    /// Runs one of the transaction's statements, prepared once per connection: PostgreSQL
+    /// parses and plans each only once, not for every batch.
+    private func run<Statement: PostgresIngestStatement>(_ statement: Statement) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow> {
+        try await connection.execute(statement, logger: logger)
     }
 
     /// The keys the statement returned.
-    private func returnedKeys(_ sql: String, _ bindings: PostgresBindings) async throws -> Set<String> {
+    private func returnedKeys<Statement: PostgresIngestStatement>(_ statement: Statement) async throws -> Set<String> {
         var keys = Set<String>()
-        for try await key in try await run(sql, bindings).decode(String.self) { keys.insert(key) }
+        for try await row in try await run(statement) { keys.insert(try row.decode(String.self)) }
         return keys
     }
 
-    private func execute(_ sql: String, _ bindings: PostgresBindings) async throws {
-        for try await _ in try await run(sql, bindings) {}
+    private func execute<Statement: PostgresIngestStatement>(_ statement: Statement) async throws {
+        for try await _ in try await run(statement) {}
     }
 
     func insertMessages(_ messages: [StoredMessage]) async throws -> [Bool] {
@@ -41,13 +43,7 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.text(rows.map(\.signingCertURL)))
         bindings.append(PostgresNullableArray.bytea(rows.map(\.rawEnvelope)))
         bindings.append(PostgresNullableArray.int8(rows.map(\.receivedAt)))
-        let inserted = try await returnedKeys("""
-            INSERT INTO sns_messages (message_id, type, topic_arn, subject, sns_timestamp, signature_version,
-                signing_cert_url, raw_envelope, received_at)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::int8[])
-            ON CONFLICT (message_id) DO NOTHING
-            RETURNING message_id
-            """, bindings)
+        let inserted = try await returnedKeys(PostgresIngestStatements.InsertMessages(bindings: bindings))
         return messages.map { inserted.contains($0.messageID) }
     }
 
@@ -84,23 +80,7 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.text(paired.map(\.1.change.previousTaskID)))
         bindings.append(PostgresNullableArray.int8(paired.map { $0.1.change.hasNewFindings ? 1 : 0 }))
         bindings.append(PostgresNullableArray.text(paired.map(\.1.changeJSON)))
-        let inserted = try await returnedKeys("""
-            INSERT INTO audit_tasks (task_id, account_id, task_type, task_status, scheduled_audit_name, series_key,
-                failed_checks_count, canceled_checks_count, non_compliant_checks_count, compliant_checks_count,
-                total_checks_count, task_start_time, received_at, source_message_id, non_compliant_resources,
-                previous_task_id, has_new_findings, change_summary, warnings, checks, check_names)
-            SELECT u.task_id, u.account_id, u.task_type, u.task_status, u.scheduled_audit_name, u.series_key,
-                u.failed, u.canceled, u.non_compliant, u.compliant, u.total, u.start_time, u.received_at, u.message_id,
-                u.resources, u.previous_task_id, u.has_new_findings, u.change_summary, u.warnings, u.checks, u.check_names
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int8[],
-                $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::text[], $15::int8[], $16::text[], $17::text[], $18::text[],
-                $19::text[], $20::int8[], $21::text[])
-                AS u(task_id, account_id, task_type, task_status, scheduled_audit_name, series_key, failed, canceled, non_compliant,
-                    compliant, total, start_time, received_at, message_id, resources, warnings, checks, check_names,
-                    previous_task_id, has_new_findings, change_summary)
-            ON CONFLICT (task_id) DO NOTHING
-            RETURNING task_id
-            """, bindings)
+        let inserted = try await returnedKeys(PostgresIngestStatements.InsertAudits(bindings: bindings))
         return audits.map { inserted.contains($0.audit.taskID) }
     }
 
@@ -111,16 +91,9 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.int8(audits.map(\.taskStartTime)))
         bindings.append(PostgresNullableArray.text(audits.map(\.taskID)))
         var runs = [PreviousRun?](repeating: nil, count: audits.count)
-        let rows = try await run("""
-            SELECT u.ord, p.task_id, p.task_start_time, p.checks
-            FROM unnest($1::text[], $2::int8[], $3::text[]) WITH ORDINALITY AS u(series_key, start_time, task_id, ord)
-            CROSS JOIN LATERAL (
-                SELECT a.task_id, a.task_start_time, a.checks FROM audit_tasks a
-                WHERE a.series_key = u.series_key AND (a.task_start_time, a.task_id) < (u.start_time, u.task_id)
-                ORDER BY a.task_start_time DESC, a.task_id DESC LIMIT 1
-            ) p
-            """, bindings)
-        for try await (ordinal, taskID, startTime, checks) in rows.decode((Int64, String, Int64, String).self) {
+        let rows = try await run(PostgresIngestStatements.PreviousRuns(bindings: bindings))
+        for try await row in rows {
+            let (ordinal, taskID, startTime, checks) = try row.decode((Int64, String, Int64, String).self)
             runs[Int(ordinal) - 1] = PreviousRun(taskID: taskID, taskStartTime: startTime, checks: try StoredChecks.parse(checks, taskID: taskID))
         }
         return runs
@@ -142,14 +115,7 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.text(rows.map(\.violation.metricValue)))
         bindings.append(PostgresNullableArray.text(rows.map(\.violation.verificationState)))
         bindings.append(PostgresNullableArray.int8(rows.map(\.receivedAt)))
-        let inserted = try await returnedKeys("""
-            INSERT INTO detect_violations (message_id, violation_id, thing_name, security_profile_name, event_type, event_time,
-                behavior_name, metric, criteria, metric_value, verification_state, received_at)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[],
-                $9::text[], $10::text[], $11::text[], $12::int8[])
-            ON CONFLICT DO NOTHING
-            RETURNING message_id
-            """, bindings)
+        let inserted = try await returnedKeys(PostgresIngestStatements.InsertViolations(bindings: bindings))
         return violations.map { inserted.contains($0.messageID) }
     }
 
@@ -163,11 +129,7 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.text(rows.map(\.message.message)))
         bindings.append(PostgresNullableArray.text(rows.map(\.reason)))
         bindings.append(PostgresNullableArray.int8(rows.map(\.message.receivedAt)))
-        try await execute("""
-            INSERT INTO unrecognized_notifications (message_id, topic_arn, subject, message, reason, received_at)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[])
-            ON CONFLICT DO NOTHING
-            """, bindings)
+        try await execute(PostgresIngestStatements.InsertUnrecognized(bindings: bindings))
     }
 
     func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool] {
@@ -177,14 +139,8 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.text(queries.map(\.fingerprint)))
         bindings.append(PostgresNullableArray.int8(queries.map(\.since)))
         var found = [Bool](repeating: false, count: queries.count)
-        let rows = try await run("""
-            SELECT u.ord FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS u(receiver, fingerprint, since, ord)
-            WHERE EXISTS (
-                SELECT 1 FROM deliveries d
-                WHERE d.receiver = u.receiver AND d.fingerprint = u.fingerprint AND d.created_at >= u.since AND d.state <> 'dead'
-            )
-            """, bindings)
-        for try await ordinal in rows.decode(Int64.self) { found[Int(ordinal) - 1] = true }
+        let rows = try await run(PostgresIngestStatements.RecentlyQueued(bindings: bindings))
+        for try await row in rows { found[Int(try row.decode(Int64.self)) - 1] = true }
         return found
     }
 
@@ -199,12 +155,121 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.bytea(rows.map(\.entry.body)))
         bindings.append(PostgresNullableArray.text(rows.map(\.entry.fingerprint)))
         bindings.append(PostgresNullableArray.int8(rows.map(\.at)))
-        try await execute("""
+        try await execute(PostgresIngestStatements.InsertDeliveries(bindings: bindings))
+    }
+}
+
+/// A statement of the ingest transaction, prepared once per connection.
+protocol PostgresIngestStatement: PostgresPreparedStatement where Row == PostgresRow {
+    var bindings: PostgresBindings { get }
+}
+
+extension PostgresIngestStatement {
+    func makeBindings() -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
+}
+
+/// The ingest transaction's SQL for PostgreSQL: one statement per step over the whole batch.
+enum PostgresIngestStatements {
+    struct InsertMessages: PostgresIngestStatement {
+        static let sql = """
+            WITH inserted AS (
+                INSERT INTO sns_messages (message_id, type, topic_arn, subject, sns_timestamp, signature_version,
+                    signing_cert_url, raw_envelope, received_at)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::int8[])
+                ON CONFLICT (message_id) DO NOTHING
+                RETURNING message_id, type, topic_arn, received_at
+            ), known_topics AS (
+                INSERT INTO subscriptions (topic_arn, status, updated_at, confirmed_at)
+                SELECT DISTINCT ON (topic_arn) topic_arn, 'confirmed', received_at, received_at
+                FROM inserted WHERE type = 'Notification' ORDER BY topic_arn, received_at
+                ON CONFLICT (topic_arn) DO NOTHING
+            )
+            SELECT message_id FROM inserted
+            """
+        let bindings: PostgresBindings
+    }
+
+    struct InsertAudits: PostgresIngestStatement {
+        static let sql = """
+            INSERT INTO audit_tasks (task_id, account_id, task_type, task_status, scheduled_audit_name, series_key,
+                failed_checks_count, canceled_checks_count, non_compliant_checks_count, compliant_checks_count,
+                total_checks_count, task_start_time, received_at, source_message_id, non_compliant_resources,
+                previous_task_id, has_new_findings, change_summary, warnings, checks, check_names)
+            SELECT u.task_id, u.account_id, u.task_type, u.task_status, u.scheduled_audit_name, u.series_key,
+                u.failed, u.canceled, u.non_compliant, u.compliant, u.total, u.start_time, u.received_at, u.message_id,
+                u.resources, u.previous_task_id, u.has_new_findings, u.change_summary, u.warnings, u.checks, u.check_names
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int8[],
+                $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::text[], $15::int8[], $16::text[], $17::text[], $18::text[],
+                $19::text[], $20::int8[], $21::text[])
+                AS u(task_id, account_id, task_type, task_status, scheduled_audit_name, series_key, failed, canceled, non_compliant,
+                    compliant, total, start_time, received_at, message_id, resources, warnings, checks, check_names,
+                    previous_task_id, has_new_findings, change_summary)
+            ON CONFLICT (task_id) DO NOTHING
+            RETURNING task_id
+            
+"""
+        let bindings: PostgresBindings
+    }
+
+    struct PreviousRuns: PostgresIngestStatement {
+        static let sql = """
+            SELECT u.ord, p.task_id, p.task_start_time, p.checks
+            FROM unnest($1::text[], $2::int8[], $3::text[]) WITH ORDINALITY AS u(series_key, start_time, task_id, ord)
+            CROSS JOIN LATERAL (
+                SELECT a.task_id, a.task_start_time, a.checks FROM audit_tasks a
+                WHERE a.series_key = u.series_key AND (a.task_start_time, a.task_id) < (u.start_time, u.task_id)
+                ORDER BY a.task_start_time DESC, a.task_id DESC LIMIT 1
+            ) p
+            
+"""
+        let bindings: PostgresBindings
+    }
+
+    struct InsertViolations: PostgresIngestStatement {
+        static let sql = """
+            INSERT INTO detect_violations (message_id, violation_id, thing_name, security_profile_name, event_type, event_time,
+                behavior_name, metric, criteria, metric_value, verification_state, received_at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[], $8::text[],
+                $9::text[], $10::text[], $11::text[], $12::int8[])
+            ON CONFLICT DO NOTHING
+            RETURNING message_id
+            
+"""
+        let bindings: PostgresBindings
+    }
+
+    struct InsertUnrecognized: PostgresIngestStatement {
+        static let sql = """
+            INSERT INTO unrecognized_notifications (message_id, topic_arn, subject, message, reason, received_at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[])
+            ON CONFLICT DO NOTHING
+            
+"""
+        let bindings: PostgresBindings
+    }
+
+    struct RecentlyQueued: PostgresIngestStatement {
+        static let sql = """
+            SELECT u.ord FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS u(receiver, fingerprint, since, ord)
+            WHERE EXISTS (
+                SELECT 1 FROM deliveries d
+                WHERE d.receiver = u.receiver AND d.fingerprint = u.fingerprint AND d.created_at >= u.since AND d.state <> 'dead'
+            )
+            
+"""
+        let bindings: PostgresBindings
+    }
+
+    struct InsertDeliveries: PostgresIngestStatement {
+        static let sql = """
             INSERT INTO deliveries (id, receiver, alert_id, kind, body, fingerprint, state, attempts, next_attempt_at, created_at, updated_at)
             SELECT u.id, u.receiver, u.alert_id, u.kind, u.body, u.fingerprint, 'pending', 0, u.at, u.at, u.at
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::int8[])
                 AS u(id, receiver, alert_id, kind, body, fingerprint, at)
             ON CONFLICT (id) DO NOTHING
-            """, bindings)
+            
+"""
+        let bindings: PostgresBindings
     }
 }

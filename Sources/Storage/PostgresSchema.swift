@@ -141,5 +141,12 @@ enum PostgresSchema {
             WHERE a.task_id = c.task_id;
             DROP TABLE audit_check_results;
             """),
+        // The envelope and the documents stored with an audit are compressed with LZ4 when
+        // PostgreSQL moves them out of line (rows over 2 KB): pglz cost more than the insert.
+        ("v7-lz4-compression", """
+            ALTER TABLE sns_messages ALTER COLUMN raw_envelope SET COMPRESSION lz4;
+            ALTER TABLE audit_tasks ALTER COLUMN checks SET COMPRESSION lz4;
+            ALTER TABLE audit_tasks ALTER COLUMN change_summary SET COMPRESSION lz4
+            """),
     ]
 }

@@ -84,14 +84,26 @@ public final class PostgresStore: Store, Service {
         try await rows(SQLStatement("SELECT name FROM schema_migrations ORDER BY name")).map { row throws(StoreError) in try row.text("name") }
     }
 
-    /// A server commits transactions of several connections at once: a few batches in flight
-    /// keep it busy while each waits for its round trips and its commit.
-    public var ingestConcurrency: Int { 4 }
+    /// A server commits transactions of several connections at once: a second batch in flight
+    /// keeps it busy while the first waits for its round trips and its commit. More did not
+    /// store more per second on the benchmark machine (docs/PERFORMANCE.md).
+    public var ingestConcurrency: Int { 2 }
 
     public func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
-            try await body(PostgresIngestTransaction(connection: connection, logger: logger))
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(PostgresIngestTransaction(connection: connection, logger: logger))
+            }
+        } catch let error as PostgresTransactionError {
+            // The body's own error, rolled back: as it was thrown (a database error as a StoreError).
+            if let closureError = error.closureError, error.rollbackError == nil {
+                if closureError is PSQLError { throw StoreError.unavailable(PostgresStore.describe(closureError)) }
+                throw closureError
+            }
+            throw StoreError.unavailable(PostgresStore.describe(error))
+        } catch let error as PSQLError {
+            throw StoreError.unavailable(PostgresStore.describe(error))
         }
     }
 

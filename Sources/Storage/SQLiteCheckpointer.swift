@@ -18,10 +18,15 @@ import Synchronization
 /// Durability is unchanged: commits are synced to the WAL by the writer (`synchronous = FULL`),
 /// and a checkpoint syncs the WAL before and the database file after copying.
 final class SQLiteCheckpointer: Sendable {
-    /// WAL frames (pages) after which a background checkpoint starts: 8 MiB of 4 KiB pages.
-    static let startFrames: Int32 = 2048
-    /// WAL frames past which the writer checkpoints before its next transaction: 128 MiB.
-    static let limitFrames: Int32 = 32768
+    /// When checkpoints happen, in WAL frames (pages).
+    struct Limits: Sendable {
+        /// A background checkpoint starts past this: 8 MiB of 4 KiB pages by default.
+        var startFrames: Int32 = 2048
+        /// Past this the writer checkpoints before its next transaction: 128 MiB by default.
+        var limitFrames: Int32 = 32768
+    }
+
+    let limits: Limits
 
     private struct State {
         var walFrames: Int32 = 0
@@ -29,6 +34,7 @@ final class SQLiteCheckpointer: Sendable {
         var stopping = false
         var started = false
         var checkpoints = 0
+        var writerCheckpoints = 0
     }
 
     private let path: String
@@ -36,8 +42,9 @@ final class SQLiteCheckpointer: Sendable {
     private let wake = NSCondition()
     private let finished = DispatchSemaphore(value: 0)
 
-    init(path: String) {
+    init(path: String, limits: Limits = Limits()) {
         self.path = path
+        self.limits = limits
     }
 
     /// Installs the WAL hook on the writer connection and starts the thread. Call on the writer.
@@ -59,11 +66,12 @@ final class SQLiteCheckpointer: Sendable {
     /// The WAL's length after the last commit, in frames.
     var walFrames: Int32 { state.withLock { $0.walFrames } }
 
-    /// How many background checkpoints ran (for tests).
+    /// How many background checkpoints ran, and how many the writer ran itself (for tests).
     var checkpointsRun: Int { state.withLock { $0.checkpoints } }
+    var writerCheckpoints: Int { state.withLock { $0.writerCheckpoints } }
 
     /// True when the writer should checkpoint before going on (the WAL passed its limit).
-    var writerMustCheckpoint: Bool { walFrames >= Self.limitFrames }
+    var writerMustCheckpoint: Bool { walFrames >= limits.limitFrames }
 
     /// The writer's own checkpoint, past the limit: waits for readers, then restarts the WAL.
     func checkpointOnWriter(_ db: Database) throws {
@@ -74,14 +82,17 @@ final class SQLiteCheckpointer: Sendable {
         guard code == SQLITE_OK || code == SQLITE_BUSY else {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))
         }
-        state.withLock { $0.walFrames = code == SQLITE_OK ? 0 : log }
+        state.withLock { state in
+            state.walFrames = code == SQLITE_OK ? 0 : log
+            state.writerCheckpoints += 1
+        }
     }
 
     /// Called by SQLite on the writer, inside each commit.
     private func committed(walFrames frames: Int32) {
         let wakeUp = state.withLock { state -> Bool in
             state.walFrames = frames
-            guard frames >= Self.startFrames, !state.requested else { return false }
+            guard frames >= limits.startFrames, !state.requested else { return false }
             state.requested = true
             return true
         }

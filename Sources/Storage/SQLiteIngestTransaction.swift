@@ -57,7 +57,8 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (message_id) DO NOTHING
                 """, in: db)
-            return try messages.map { message in
+            var notifiedTopics: [String: Int64] = [:]
+            let inserted = try messages.map { message in
                 defer { insert.reset() }
                 insert.bind(1, message.messageID)
                 insert.bind(2, message.type)
@@ -69,8 +70,14 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
                 insert.bind(8, message.rawEnvelope)
                 insert.bind(9, message.receivedAt)
                 try insert.execute()
-                return insert.changes == 1
+                guard insert.changes == 1 else { return false }
+                if message.type == "Notification", notifiedTopics[message.topicARN] == nil { notifiedTopics[message.topicARN] = message.receivedAt }
+                return true
             }
+            for (topic, at) in notifiedTopics.sorted(by: { $0.key < $1.key }) {
+                try statements.run(SummarySQL.apply(.notificationDelivered, topicARN: topic, at: at), in: db)
+            }
+            return inserted
         }
     }
 

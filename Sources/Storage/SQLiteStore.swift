@@ -37,7 +37,7 @@ public final class SQLiteStore: Store {
 
     /// The writer's page cache in KiB: large enough that the B-tree pages an insert touches
     /// stay in memory between commits instead of being read back from the file.
-    public static let writerCacheKiB = 16 * 1024
+    public static let writerCacheKiB = 4096
     /// The WAL is truncated to this size after a checkpoint, so one large prune does not leave
     /// a file of its size behind.
     static let journalSizeLimitBytes = 64 * 1024 * 1024
@@ -46,7 +46,13 @@ public final class SQLiteStore: Store {
     ///
     /// Throws `.notDurable` when the writer does not run `synchronous = FULL` in WAL mode once
     /// open: the relay then refuses to start rather than acknowledge commits not on disk.
-    public init(path: String) throws(StoreError) {
+    public convenience init(path: String) throws(StoreError) {
+        try self.init(path: path, checkpoints: SQLiteCheckpointer.Limits())
+    }
+
+    /// With the WAL lengths that start a background checkpoint and make the writer checkpoint
+    /// itself (tests use small ones).
+    init(path: String, checkpoints: SQLiteCheckpointer.Limits) throws(StoreError) {
         self.path = path
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
@@ -87,7 +93,7 @@ public final class SQLiteStore: Store {
         } catch {
             throw .migrationFailed("\(path): \(error)")
         }
-        let checkpointer = SQLiteCheckpointer(path: path)
+        let checkpointer = SQLiteCheckpointer(path: path, limits: checkpoints)
         do {
             try pool.barrierWriteWithoutTransaction { db in try checkpointer.attach(to: db) }
         } catch {
@@ -127,10 +133,14 @@ public final class SQLiteStore: Store {
     /// small writes (delivery outcomes, claims) wait and are then committed together. Returns
     /// once the commit is on disk.
     public func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
-        try await committer.exclusively {
-            try await withTaskExecutorPreference(writerExecutor) {
-                try await Self.runTransaction(committer: committer, statements: writerStatements, writer: writer, recentChecks: recentChecks, body)
+        do {
+            return try await committer.exclusively {
+                try await withTaskExecutorPreference(writerExecutor) {
+                    try await Self.runTransaction(committer: committer, statements: writerStatements, writer: writer, recentChecks: recentChecks, body)
+                }
             }
+        } catch let error as DatabaseError {
+            throw StoreError.unavailable(String(describing: error))
         }
     }
 
@@ -264,9 +274,11 @@ public final class SQLiteStore: Store {
         try? pool.close()
     }
 
-    /// The WAL's length after the last commit, in pages, and how many background checkpoints
-    /// ran (for tests).
-    var walState: (frames: Int32, checkpoints: Int) { (checkpointer.walFrames, checkpointer.checkpointsRun) }
+    /// The WAL's length after the last commit, in pages, and how many checkpoints ran in the
+    /// background and on the writer (for tests).
+    var walState: (frames: Int32, background: Int, writer: Int) {
+        (checkpointer.walFrames, checkpointer.checkpointsRun, checkpointer.writerCheckpoints)
+    }
 
     // MARK: -
 

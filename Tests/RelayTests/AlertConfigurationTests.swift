@@ -43,6 +43,22 @@ struct AlertConfigurationTests {
 
     static let environment = ["SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T1/B1/xyz", "WEBHOOK_SECRET": "s3cret", "SMTP_PASSWORD": "pw"]
 
+    @Test func readsRatesAndConcurrency() throws {
+        let configuration = try RelayConfiguration.parse(yaml: """
+            receivers:
+              - {name: fast, type: webhook, url: "https://hooks.example.com/a", rate_per_second: 0, concurrency: 8}
+              - {name: slow, type: webhook, url: "https://hooks.example.com/b", rate_per_second: 0.5}
+              - {name: chat, type: slack, url: "https://hooks.slack.com/services/T/B/c"}
+            """, environment: [:])
+        #expect(configuration.receivers.map(\.effectiveRatePerSecond) == [0, 0.5, 1])
+        #expect(configuration.receivers.map(\.effectiveConcurrency) == [8, 4, 1])
+        for bad in ["rate_per_second: 0.001", "rate_per_second: -1", "concurrency: 0", "concurrency: 65"] {
+            #expect(throws: ConfigurationError.self, "\(bad)") {
+                try RelayConfiguration.parse(yaml: "receivers:\n  - {name: x, type: webhook, url: \"https://hooks.example.com/x\", \(bad)}", environment: [:])
+            }
+        }
+    }
+
     @Test func readsTheDocumentedShape() throws {
         let configuration = try RelayConfiguration.parse(yaml: Self.example, environment: Self.environment)
         #expect(configuration.receivers.map(\.name) == ["secops-slack", "audit-webhook", "oncall-email"])

@@ -208,6 +208,32 @@ struct DeliveryTests {
         }
     }
 
+    /// A webhook without a rate limit gets its deliveries in parallel, never more at once than
+    /// its `concurrency`, over that many kept-alive connections at most.
+    @Test func sendsToAnUnlimitedWebhookInParallelWithinItsConcurrency() async throws {
+        let receivers = [Self.receiver("hook", .webhook, "https://hooks.example.com/pause/300/parallel") {
+            $0.ratePerSecond = 0
+            $0.concurrency = 3
+        }]
+        try await withRelay(receivers: receivers) { setup, _, client in
+            for index in 0..<9 {
+                #expect(try await client.postSNS(try Self.auditEnvelope("parallel-\(index)", start: Int64(1_000 + index), checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", index + 1)], url: setup.certificateURL)).status == .ok)
+            }
+            let requests = try await eventually("nine deliveries") { () -> [FakeChat.Request]? in
+                let requests = setup.chat.requests(to: "/pause/")
+                return requests.count == 9 ? requests : nil
+            }
+            // Each request holds its connection for 0.3 s: count those under way when each arrived.
+            let times = requests.map(\.time).sorted()
+            let overlap = times.map { start in times.filter { $0 <= start && $0 + 0.3 > start }.count }.max() ?? 0
+            #expect(overlap >= 2, "deliveries were sent one at a time")
+            #expect(overlap <= 3, "\(overlap) deliveries were under way at once, concurrency is 3")
+            #expect(times[8] - times[0] < 9 * 0.3 - 0.5, "nine deliveries took \(times[8] - times[0]) s")
+            #expect(Set(requests.map(\.client_port)).count <= 3)
+            #expect(Set(requests.map { $0.headers["idempotency-key"] ?? "" }).count == 9)
+        }
+    }
+
     @Test func repeatIntervalSilencesTheSameUnchangedFinding() async throws {
         let receivers = [Self.receiver("slack", .slack, "https://hooks.slack.com/services/T/B/repeat")]
         let routes = [AlertRoute(match: .init(kinds: [.audit], nonCompliant: true), receivers: ["slack"], repeatIntervalSeconds: 3600)]

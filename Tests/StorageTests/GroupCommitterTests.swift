@@ -91,6 +91,26 @@ struct GroupCommitterTests {
         #expect(stored == [0, 1, 2, 3])
     }
 
+    /// An ingest transaction holds the writer across several hops: small writes that arrive
+    /// meanwhile wait for it, and are then committed together.
+    @Test func writesWaitWhileATransactionHoldsTheWriter() async throws {
+        let (pool, gate) = try Self.poolWithTable()
+        defer { gate.open() }
+        let committer = GroupCommitter(pool: pool)
+        let writers = try await committer.exclusively { () async throws -> [Task<Void, any Error>] in
+            try await committer.onWriter { db in try Self.insert(1, db) }
+            let writers = (2...3).map { value in Task { try await committer.write { db in try Self.insert(value, db) } } }
+            try await Self.waitUntil { committer.queued == 2 }
+            // Queued, not run: the holder still has the writer to itself.
+            #expect(try await pool.read { db in try Int.fetchAll(db, sql: "SELECT value FROM t ORDER BY value") } == [1])
+            try await committer.onWriter { db in try Self.insert(4, db) }
+            return writers
+        }
+        for writer in writers { try await writer.value }
+        #expect(committer.queued == 0)
+        #expect(try await pool.read { db in try Int.fetchAll(db, sql: "SELECT value FROM t ORDER BY value") } == [1, 2, 3, 4])
+    }
+
     private static func poolWithTable() throws -> (DatabasePool, Gate) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("committer-\(UUID().uuidString).sqlite").path
         let pool = try DatabasePool(path: path)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Test PKI for the benchmark: a CA named "Amazon Bench CA", the SNS signing certificate it
 issues (RSA-2048, CN and DNS SAN sns.amazonaws.com) and a TLS certificate for
-sns.us-east-1.amazonaws.com, so a local HTTPS server can play AWS's certificate host.
+sns.us-east-1.amazonaws.com and hooks.bench.example, so that local HTTPS servers can play
+AWS's certificate host and an alert webhook.
 
 Writes into DIR: ca.pem, ca.key, signing.pem, signing.key, tls.pem, tls.key. Keeps an existing
 set while the signing certificate has at least --min-days-left of validity (the message cache
@@ -19,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VALID_DAYS = 5
 TLS_HOSTNAME = "sns.us-east-1.amazonaws.com"
+WEBHOOK_HOSTNAME = "hooks.bench.example"
 SIGNING_NAME = "sns.amazonaws.com"
 
 
@@ -62,7 +64,7 @@ def generate(directory):
     ], now)
     authority_key_id = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski)
 
-    def leaf(common_name, key, extended_usage):
+    def leaf(common_name, key, extended_usage, other_names=()):
         return issue(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]), key.public_key(),
                      ca_name, ca_key, [
                          (x509.BasicConstraints(ca=False, path_length=None), True),
@@ -71,7 +73,7 @@ def generate(directory):
                                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
                                         crl_sign=False, encipher_only=False, decipher_only=False), True),
                          (x509.ExtendedKeyUsage([extended_usage]), False),
-                         (x509.SubjectAlternativeName([x509.DNSName(common_name)]), False),
+                         (x509.SubjectAlternativeName([x509.DNSName(name) for name in (common_name, *other_names)]), False),
                          (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
                          (authority_key_id, False),
                      ], now)
@@ -79,7 +81,7 @@ def generate(directory):
     signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     signing = leaf(SIGNING_NAME, signing_key, ExtendedKeyUsageOID.CODE_SIGNING)
     tls_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    tls = leaf(TLS_HOSTNAME, tls_key, ExtendedKeyUsageOID.SERVER_AUTH)
+    tls = leaf(TLS_HOSTNAME, tls_key, ExtendedKeyUsageOID.SERVER_AUTH, (WEBHOOK_HOSTNAME,))
 
     os.makedirs(directory, exist_ok=True)
     write_key(os.path.join(directory, "ca.key"), ca_key)
@@ -95,6 +97,10 @@ def days_left(directory):
     """Days of validity left on the existing signing certificate, or None when there is no complete set."""
     names = ["ca.pem", "signing.key", "tls.pem", "tls.key", "signing.pem"]
     if not all(os.path.isfile(os.path.join(directory, name)) for name in names):
+        return None
+    with open(os.path.join(directory, "tls.pem"), "rb") as handle:
+        names = x509.load_pem_x509_certificate(handle.read()).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    if WEBHOOK_HOSTNAME not in names.get_values_for_type(x509.DNSName):
         return None
     with open(os.path.join(directory, "signing.pem"), "rb") as handle:
         cert = x509.load_pem_x509_certificate(handle.read())

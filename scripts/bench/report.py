@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Collects the benchmark's measurements and writes its report.
 
-  report.py record RESULTS --kind sns|healthz|syncs ...   checks one measurement, prints a line
+  report.py record RESULTS --kind sns|healthz|syncs|deliveries ...
+                                                         checks one measurement, prints a line
                                                          about it and appends it to RESULTS
   report.py table RESULTS --md FILE --machine FILE       prints every run and the medians as a
                                                          Markdown table, writes it to FILE
@@ -54,6 +55,19 @@ def record(args):
         if entry["requests_per_s"] is None:
             failures.append("wrk printed no Requests/sec")
         line = f"healthz run {args.run}: {entry['requests_per_s']} requests/s"
+    elif args.kind == "deliveries":
+        with open(args.stats) as handle:
+            stats = json.load(handle)
+        span = (stats["last"] or 0) - (stats["first"] or 0)
+        entry.update(expected=args.expected, received=stats["count"], distinct=stats["distinct_keys"],
+                     connections=stats["connections"], span_s=round(span, 3), delivered_state=args.delivered,
+                     per_s=round((stats["count"] - 1) / span, 1) if span > 0 else None)
+        if stats["distinct_keys"] != args.expected:
+            failures.append(f"the webhook received {stats['distinct_keys']} distinct deliveries, expected {args.expected}")
+        if args.delivered != args.expected:
+            failures.append(f"the relay counts {args.delivered} deliveries delivered, expected {args.expected}")
+        line = (f"webhook run {args.run}: {entry['per_s']} deliveries/s ({stats['count']} requests in {span:.2f} s "
+                f"over {stats['connections']} connections; {stats['distinct_keys']} distinct of {args.expected})")
     elif args.kind == "syncs":
         wrk = parse_wrk(args.wrk)
         accepted = args.probe + wrk.get("recorded", 0)
@@ -140,6 +154,7 @@ def table(args):
     sns = [entry for entry in entries if entry["kind"] == "sns"]
     healthz = [entry["requests_per_s"] for entry in entries if entry["kind"] == "healthz"]
     syncs = [entry for entry in entries if entry["kind"] == "syncs"]
+    deliveries = [entry for entry in entries if entry["kind"] == "deliveries"]
     runs = max([entry["run"] for entry in entries if entry.get("run")] or [0])
 
     lines = [f"Machine: {machine}", ""]
@@ -173,6 +188,11 @@ def table(args):
     for entry in syncs:
         lines.append(f"- Syncs per accepted message (defender-relay, SQLite, separate run under strace): "
                      f"{entry['per_message']} ({entry['syncs']} fsync/fdatasync for {entry['accepted']} messages)")
+    if deliveries:
+        rates = [entry["per_s"] for entry in deliveries]
+        lines.append(f"- Webhook deliveries (release relay on SQLite, a local HTTPS receiver answering at once, no rate "
+                     f"limit, concurrency 4): {fmt(median(rates))} per second (each run: {', '.join(fmt(rate) for rate in rates)}; "
+                     f"{deliveries[0]['expected']} deliveries per run over {', '.join(str(entry['connections']) for entry in deliveries)} connections)")
     ratios = []
     if medians.get("sqlite") and medians.get("peer"):
         ratios.append(f"relay SQLite / peer {medians['sqlite'] / medians['peer']:.1f}×")
@@ -219,10 +239,13 @@ def main():
     commands = parser.add_subparsers(dest="command", required=True)
     rec = commands.add_parser("record")
     rec.add_argument("results")
-    rec.add_argument("--kind", choices=["sns", "healthz", "syncs"], required=True)
+    rec.add_argument("--kind", choices=["sns", "healthz", "syncs", "deliveries"], required=True)
     rec.add_argument("--target")
     rec.add_argument("--run", type=int)
-    rec.add_argument("--wrk", required=True, help="the output of the wrk run")
+    rec.add_argument("--wrk", help="the output of the wrk run")
+    rec.add_argument("--stats", help="the webhook server's /__stats (deliveries)")
+    rec.add_argument("--expected", type=int, default=0, help="deliveries queued (deliveries)")
+    rec.add_argument("--delivered", type=int, default=0, help="deliveries the relay counts delivered (deliveries)")
     rec.add_argument("--open", help="the JSON printed by open_loop.py")
     rec.add_argument("--rss-kb", type=int, default=0)
     rec.add_argument("--rss-processes", default="")

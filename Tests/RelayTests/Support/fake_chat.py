@@ -7,6 +7,7 @@ body) and answers by path:
   /retry-after/<s>/...     429 with Retry-After: <s> the first time, then 200
   /flaky/<n>/...           500 for the first n requests to the path, then 200
   /slow/...                answers after 10 s
+  /pause/<ms>/...          answers after <ms> milliseconds
   /close/...               closes the connection without an answer
   anything else            200 "ok"
 While the file --down-file exists, every request gets 503.
@@ -57,6 +58,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(500, "flaky")
         if parts[0] == "slow":
             time.sleep(10)
+        if parts[0] == "pause":
+            time.sleep(int(parts[1]) / 1000)
         if parts[0] == "close":
             self.close_connection = True
             self.connection.shutdown(2)

@@ -1,0 +1,81 @@
+import DeviceDefender
+import Foundation
+@testable import Storage
+import Testing
+
+/// The WAL is copied back into the database by a background checkpoint, and stays bounded
+/// when that falls behind: the writer then checkpoints itself.
+@Suite(.timeLimit(.minutes(1)))
+struct SQLiteCheckpointTests {
+    static func store(start: Int32, limit: Int32) throws -> SQLiteStore {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("checkpoint-\(UUID().uuidString).sqlite").path
+        return try SQLiteStore(path: path, checkpoints: .init(startFrames: start, limitFrames: limit))
+    }
+
+    /// `count` messages of about 3 KiB each (about one WAL page each), in one transaction.
+    static func write(_ count: Int, to store: SQLiteStore, from first: Int) async throws {
+        _ = try await store.withIngestTransaction { transaction in
+            try await transaction.insertMessages((first..<(first + count)).map { index in
+                StoredMessage(
+                    messageID: "m-\(index)", type: "Notification", topicARN: "arn:aws:sns:us-east-1:123456789012:t", subject: nil,
+                    message: "", snsTimestamp: "2026-12-02T00:00:00.000Z", signatureVersion: "2",
+                    signingCertURL: "https://sns.us-east-1.amazonaws.com/x.pem", rawEnvelope: Array(repeating: 0x41, count: 3000), receivedAt: 1
+                )
+            })
+        }
+    }
+
+    @Test func aBackgroundCheckpointLetsTheWALStartOver() async throws {
+        let store = try Self.store(start: 64, limit: 1_000_000)
+        var next = 0
+        for _ in 0..<20 {
+            try await Self.write(10, to: store, from: next)
+            next += 10
+        }
+        #expect(store.walState.frames >= 64, "the WAL did not grow as expected: \(store.walState)")
+        // The thread checkpoints; once it caught up, the next transaction writes from the WAL's start.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while store.walState.background == 0 || store.walState.frames >= 64 {
+            #expect(ContinuousClock.now < deadline, "the WAL never started over: \(store.walState)")
+            guard ContinuousClock.now < deadline else { break }
+            try await Task.sleep(for: .milliseconds(50))
+            try await Self.write(1, to: store, from: next)
+            next += 1
+        }
+        #expect(store.walState.writer == 0, "the writer had to checkpoint itself")
+        #expect(try await store.messageCount() == next)
+        await store.close()
+    }
+
+    @Test func theWriterCheckpointsWhenTheWALPassesItsLimit() async throws {
+        // No background checkpoint at all: only the writer's own keeps the WAL bounded.
+        let store = try Self.store(start: 1_000_000, limit: 100)
+        var next = 0
+        var longest: Int32 = 0
+        for _ in 0..<30 {
+            try await Self.write(10, to: store, from: next)
+            next += 10
+            longest = max(longest, store.walState.frames)
+        }
+        #expect(store.walState.writer >= 1)
+        #expect(store.walState.background == 0)
+        // A transaction may take the WAL past the limit; the next one starts it over.
+        #expect(longest < 100 + 40, "the WAL reached \(longest) pages")
+        #expect(try await store.messageCount() == next)
+        await store.close()
+    }
+
+    @Test func recentChecksAreBounded() {
+        let recent = RecentAuditChecks()
+        let check = AuditCheckResult(checkName: "LOGGING_DISABLED_CHECK", runStatus: .compliant, nonCompliantResourcesCount: 0, totalResourcesCount: 1, severity: .low)
+        for index in 0..<(RecentAuditChecks.capacity * 3) {
+            recent.remember("t-\(index)", [check])
+            #expect(recent.count <= RecentAuditChecks.capacity)
+        }
+        let last = RecentAuditChecks.capacity * 3 - 1
+        #expect(recent["t-\(last)"] == [check])
+        #expect(recent["t-0"] == nil)
+        recent.forget(["t-\(last)"])
+        #expect(recent["t-\(last)"] == nil)
+    }
+}
