@@ -59,7 +59,7 @@ let package = Package(
         // mail service renders them within its limits. No I/O.
         .target(
             name: "Alerts",
-            dependencies: ["DeviceDefender"],
+            dependencies: ["DeviceDefender", "JSON"],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(

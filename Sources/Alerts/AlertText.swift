@@ -1,5 +1,6 @@
 import DeviceDefender
 import Foundation
+import JSON
 
 /// Wording shared by every renderer, so Slack, Teams, Discord, Google Chat and mail say the same.
 public enum AlertText {
@@ -63,8 +64,47 @@ public enum AlertText {
         }
     }
 
+    /// A message document as JSON, keys sorted, slashes unescaped: what `JSONSerialization`
+    /// wrote with those options, written directly (one is rendered per receiver for every
+    /// alert, inside the ingest transaction, where `JSONSerialization` cost most of the time).
+    /// Values are strings, integers, booleans, arrays and string-keyed dictionaries.
     static func json(_ object: Any) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
+        var writer = JSONWriter(capacity: 1024)
+        write(object, to: &writer)
+        return writer.bytes
+    }
+
+    private static func write(_ value: Any, to writer: inout JSONWriter) {
+        switch value {
+        case let text as String:
+            writer.string(text)
+        case let flag as Bool:
+            writer.raw(flag ? "true" : "false")
+        case let number as Int:
+            writer.integer(number)
+        case let number as Int64:
+            writer.integer(number)
+        case let number as Double:
+            writer.number(number)
+        case let object as [String: Any]:
+            writer.raw("{")
+            for (index, key) in object.keys.sorted().enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.string(key)
+                writer.raw(":")
+                write(object[key]!, to: &writer)
+            }
+            writer.raw("}")
+        case let array as [Any]:
+            writer.raw("[")
+            for (index, element) in array.enumerated() {
+                if index > 0 { writer.raw(",") }
+                write(element, to: &writer)
+            }
+            writer.raw("]")
+        default:
+            writer.raw("null")
+        }
     }
 
     static func isoTime(_ millis: Int64) -> String {

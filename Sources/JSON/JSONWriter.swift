@@ -29,6 +29,19 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "0") + UInt8(small))
     }
 
+    /// A number that may have a fraction (integers print without one).
+    public mutating func number(_ value: Double) {
+        guard value.isFinite else {
+            raw("null")
+            return
+        }
+        if value.rounded() == value, abs(value) < 1e15 {
+            integer(Int64(value))
+        } else {
+            bytes.append(contentsOf: "\(value)".utf8)
+        }
+    }
+
     /// A string, escaped as RFC 8259 requires (quotes, backslashes, control characters).
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
