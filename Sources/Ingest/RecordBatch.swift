@@ -22,8 +22,16 @@ public enum RecordBatch {
             firstCopy[item.message.messageID] = index
             unique.append(index)
         }
-        let inserted = try await transaction.insertMessages(unique.map { items[$0].message })
-        let new = zip(unique, inserted).filter(\.1).map(\.0)
+        // The previous runs of the audits these messages carry are asked for with the messages
+        // (PostgreSQL answers both in one round trip): as stored before this transaction.
+        let carried = unique.compactMap { index -> (index: Int, audit: AuditNotification)? in
+            guard case .audit(let audit)? = items[index].payload else { return nil }
+            return (index, audit)
+        }
+        let first = try await transaction.insertMessages(unique.map { items[$0].message }, previousRunsOf: carried.map(\.audit))
+        var storedRuns: [Int: PreviousRun] = [:]
+        for ((index, _), run) in zip(carried, first.previousRuns) { storedRuns[index] = run }
+        let new = zip(unique, first.inserted).filter(\.1).map(\.0)
         var outcomes = [RecordOutcome](repeating: .duplicate, count: items.count)
         for index in new { outcomes[index] = .recorded }
         guard !new.isEmpty else { return outcomes }
@@ -64,7 +72,7 @@ public enum RecordBatch {
         if !audits.isEmpty {
             // Each audit is compared with the run just before it in its series: stored before
             // this transaction, or earlier in this batch, whichever started later.
-            let stored = try await transaction.previousRuns(of: audits.map(\.row.audit))
+            let stored = audits.map { storedRuns[$0.index] }
             let inBatch = previousInBatch(audits.map(\.row))
             var changes: [StoredChange] = []
             changes.reserveCapacity(audits.count)

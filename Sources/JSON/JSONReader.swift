@@ -2,10 +2,13 @@
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
     public let offset: Int
     public let reason: String
+    /// The key an object repeated, when that is what is wrong.
+    public let repeatedKey: String?
 
-    public init(offset: Int, reason: String) {
+    public init(offset: Int, reason: String, repeatedKey: String? = nil) {
         self.offset = offset
         self.reason = reason
+        self.repeatedKey = repeatedKey
     }
 
     public var description: String { "\(reason) at byte \(offset)" }
@@ -131,7 +134,7 @@ struct JSONReader {
                 duplicate = members.contains { $0.key == key }
             }
             if duplicate {
-                throw JSONSyntaxError(offset: keyOffset, reason: "duplicate key \"\(key.prefix(64))\"")
+                throw JSONSyntaxError(offset: keyOffset, reason: "duplicate key \"\(key.prefix(64))\"", repeatedKey: key)
             }
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':'") }

@@ -9,6 +9,9 @@ public enum SNSEnvelopeError: Error, Sendable, Equatable {
     case malformedTimestamp(String)
     /// The `x-amz-sns-message-type` header names another type than the body.
     case typeHeaderMismatch(header: String, body: String)
+    /// The body names one field twice: JSON readers disagree on which value counts, so SNS
+    /// never sends it and the relay does not guess.
+    case repeatedField(String)
 
     /// A stable code for JSON error bodies, logs and metric labels.
     public var code: String {
@@ -19,6 +22,7 @@ public enum SNSEnvelopeError: Error, Sendable, Equatable {
         case .unknownType: "unknown_message_type"
         case .malformedTimestamp: "malformed_timestamp"
         case .typeHeaderMismatch: "message_type_mismatch"
+        case .repeatedField: "repeated_field"
         }
     }
 
@@ -37,6 +41,8 @@ public enum SNSEnvelopeError: Error, Sendable, Equatable {
             "The SNS Timestamp '\(value.prefix(64))' is not an ISO 8601 UTC time."
         case .typeHeaderMismatch(let header, let body):
             "The x-amz-sns-message-type header says '\(header.prefix(64))' but the body's Type is '\(body.prefix(64))'."
+        case .repeatedField(let name):
+            "The body names the field '\(name.prefix(64))' more than once; SNS never does, and readers disagree on which value would count."
         }
     }
 }

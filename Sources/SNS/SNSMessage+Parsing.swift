@@ -13,9 +13,16 @@ extension SNSMessage {
     ///
     /// - Parameter typeHeader: the `x-amz-sns-message-type` header, when present; it must agree with `Type`.
     public static func parse(body: [UInt8], typeHeader: String? = nil) throws(SNSEnvelopeError) -> SNSMessage {
-        guard case .object(let fields)? = try? JSONValue.parse(body),
-              envelopeMarkers.contains(where: { fields[$0] != nil })
-        else { throw .notAnEnvelope }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(body)
+        } catch {
+            if let key = error.repeatedKey { throw .repeatedField(key) }
+            throw .notAnEnvelope
+        }
+        guard case .object(let fields) = document, envelopeMarkers.contains(where: { fields[$0] != nil }) else {
+            throw .notAnEnvelope
+        }
 
         func string(_ name: String) throws(SNSEnvelopeError) -> String {
             guard let value = try optionalString(name) else { throw .missingField(name) }

@@ -85,8 +85,9 @@ final class GroupCommitter: Sendable {
         return try outcome.get() as! T
     }
 
-    /// Runs `body` while it alone may use the writer; `body` reaches the writer through
-    /// `onWriter`. Whatever transaction `body` opens, it must end before it returns.
+    /// Runs `body` while it alone may use the writer (`SQLiteStore` runs it on the writer's own
+    /// queue, `SQLiteWriterExecutor`). Whatever transaction `body` opens, it must end before it
+    /// returns.
     func exclusively<T>(_ body: () async throws -> T) async rethrows -> T {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let holdsNow = state.withLock { state -> Bool in
@@ -101,15 +102,6 @@ final class GroupCommitter: Sendable {
         }
         defer { startNext() }
         return try await body()
-    }
-
-    /// One hop to the writer thread, for the holder of `exclusively`.
-    func onWriter<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            pool.asyncWriteWithoutTransaction { db in
-                continuation.resume(with: Result { try work(db) })
-            }
-        }
     }
 
     /// Hands the writer to whoever is next: an exclusive holder, or the writes gathered so far

@@ -10,16 +10,17 @@ import JSON
 /// trips and SQLite in a few hops to its writer thread. Rows come in the order given; a method
 /// that reports per row answers in that order.
 public protocol IngestTransaction {
-    /// Inserts each message whose MessageId is not stored yet; true for each row inserted. A
-    /// new Notification also records its topic's subscription as confirmed when the topic is
+    /// Inserts each message whose MessageId is not stored yet (`inserted`: true for each row
+    /// inserted), and finds, for each of `audits`, the run of its series stored before this
+    /// transaction (by start time, then taskId), with its checks (`previousRuns`, nil when none
+    /// is stored). Both in one call, because a database can answer both at once.
+    ///
+    /// A new Notification also records its topic's subscription as confirmed when the topic is
     /// not known yet (SNS delivers only to confirmed subscriptions): the
-    /// `SubscriptionEffect.notificationDelivered` of every notification, in the same statement.
-    func insertMessages(_ messages: [StoredMessage]) async throws -> [Bool]
+    /// `SubscriptionEffect.notificationDelivered` of every notification, with its insert.
+    func insertMessages(_ messages: [StoredMessage], previousRunsOf audits: [AuditNotification]) async throws -> InsertedMessages
     /// Applies to each topic's subscription what a new confirmation message means for it.
     func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws
-    /// For each audit, the run of its series stored before it (by start time, then taskId),
-    /// with its checks; nil when none is stored.
-    func previousRuns(of audits: [AuditNotification]) async throws -> [PreviousRun?]
     /// Inserts each audit, with its checks and what changed since its previous run, whose
     /// taskId is not stored yet; true for each row inserted. `changes` has one per audit.
     func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool]
@@ -43,6 +44,17 @@ public protocol IngestStore: Sendable {
     /// How many ingest transactions may usefully run at once: SQLite has one writer, a
     /// PostgreSQL server commits several transactions in parallel.
     var ingestConcurrency: Int { get }
+}
+
+/// What `insertMessages` found: which messages were new, and the previous run of each audit.
+public struct InsertedMessages: Sendable {
+    public var inserted: [Bool]
+    public var previousRuns: [PreviousRun?]
+
+    public init(inserted: [Bool], previousRuns: [PreviousRun?]) {
+        self.inserted = inserted
+        self.previousRuns = previousRuns
+    }
 }
 
 /// An audit to insert, with the message that carried it.

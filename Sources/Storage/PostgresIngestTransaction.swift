@@ -4,8 +4,8 @@ import NIOCore
 import PostgresNIO
 
 /// PostgreSQL's driver of the ingest transaction: each call is one statement over the whole
-/// batch (`unnest` of one array per column), so a batch costs about eight round trips however
-/// many messages it carries.
+/// batch (`unnest` of one array per column), so a batch of audits costs four round trips
+/// (BEGIN, messages with the previous runs, audits, COMMIT) however many messages it carries.
 ///
 /// Rows are written in key order: two replicas storing overlapping batches at once then take
 /// their row locks in the same order and wait for each other instead of deadlocking.
@@ -30,10 +30,12 @@ struct PostgresIngestTransaction: IngestTransaction {
         for try await _ in try await run(statement) {}
     }
 
-    func insertMessages(_ messages: [StoredMessage]) async throws -> [Bool] {
-        guard !messages.isEmpty else { return [] }
+    /// One statement: the messages (with a new notification's topic) and the previous runs of
+    /// the audits, the latter as of the statement's start, so never this batch's own rows.
+    func insertMessages(_ messages: [StoredMessage], previousRunsOf audits: [AuditNotification]) async throws -> InsertedMessages {
+        guard !messages.isEmpty else { return InsertedMessages(inserted: [], previousRuns: []) }
         let rows = messages.sorted { $0.messageID < $1.messageID }
-        var bindings = PostgresBindings(capacity: 9)
+        var bindings = PostgresBindings(capacity: 12)
         bindings.append(PostgresNullableArray.text(rows.map(\.messageID)))
         bindings.append(PostgresNullableArray.text(rows.map(\.type)))
         bindings.append(PostgresNullableArray.text(rows.map(\.topicARN)))
@@ -43,8 +45,20 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.text(rows.map(\.signingCertURL)))
         bindings.append(PostgresNullableArray.bytea(rows.map(\.rawEnvelope)))
         bindings.append(PostgresNullableArray.int8(rows.map(\.receivedAt)))
-        let inserted = try await returnedKeys(PostgresIngestStatements.InsertMessages(bindings: bindings))
-        return messages.map { inserted.contains($0.messageID) }
+        bindings.append(PostgresNullableArray.text(audits.map(\.seriesKey)))
+        bindings.append(PostgresNullableArray.int8(audits.map(\.taskStartTime)))
+        bindings.append(PostgresNullableArray.text(audits.map(\.taskID)))
+        var inserted = Set<String>()
+        var runs = [PreviousRun?](repeating: nil, count: audits.count)
+        for try await row in try await run(PostgresIngestStatements.InsertMessages(bindings: bindings)) {
+            let (messageID, ordinal, taskID, startTime, checks) = try row.decode((String?, Int64?, String?, Int64?, String?).self)
+            if let messageID {
+                inserted.insert(messageID)
+            } else if let ordinal, let taskID, let startTime, let checks {
+                runs[Int(ordinal) - 1] = PreviousRun(taskID: taskID, taskStartTime: startTime, checks: try StoredChecks.parse(checks, taskID: taskID))
+            }
+        }
+        return InsertedMessages(inserted: messages.map { inserted.contains($0.messageID) }, previousRuns: runs)
     }
 
     func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws {
@@ -82,21 +96,6 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.text(paired.map(\.1.changeJSON)))
         let inserted = try await returnedKeys(PostgresIngestStatements.InsertAudits(bindings: bindings))
         return audits.map { inserted.contains($0.audit.taskID) }
-    }
-
-    func previousRuns(of audits: [AuditNotification]) async throws -> [PreviousRun?] {
-        guard !audits.isEmpty else { return [] }
-        var bindings = PostgresBindings(capacity: 3)
-        bindings.append(PostgresNullableArray.text(audits.map(\.seriesKey)))
-        bindings.append(PostgresNullableArray.int8(audits.map(\.taskStartTime)))
-        bindings.append(PostgresNullableArray.text(audits.map(\.taskID)))
-        var runs = [PreviousRun?](repeating: nil, count: audits.count)
-        let rows = try await run(PostgresIngestStatements.PreviousRuns(bindings: bindings))
-        for try await row in rows {
-            let (ordinal, taskID, startTime, checks) = try row.decode((Int64, String, Int64, String).self)
-            runs[Int(ordinal) - 1] = PreviousRun(taskID: taskID, taskStartTime: startTime, checks: try StoredChecks.parse(checks, taskID: taskID))
-        }
-        return runs
     }
 
     func insertViolations(_ violations: [NewViolation]) async throws -> [Bool] {
@@ -184,8 +183,18 @@ enum PostgresIngestStatements {
                 SELECT DISTINCT ON (topic_arn) topic_arn, 'confirmed', received_at, received_at
                 FROM inserted WHERE type = 'Notification' ORDER BY topic_arn, received_at
                 ON CONFLICT (topic_arn) DO NOTHING
+            ), previous AS (
+                SELECT u.ord, p.task_id, p.task_start_time, p.checks
+                FROM unnest($10::text[], $11::int8[], $12::text[]) WITH ORDINALITY AS u(series_key, start_time, task_id, ord)
+                CROSS JOIN LATERAL (
+                    SELECT a.task_id, a.task_start_time, a.checks FROM audit_tasks a
+                    WHERE a.series_key = u.series_key AND (a.task_start_time, a.task_id) < (u.start_time, u.task_id)
+                    ORDER BY a.task_start_time DESC, a.task_id DESC LIMIT 1
+                ) p
             )
-            SELECT message_id FROM inserted
+            SELECT message_id, NULL::int8 AS ord, NULL::text AS task_id, NULL::int8 AS task_start_time, NULL::text AS checks FROM inserted
+            UNION ALL
+            SELECT NULL, ord, task_id, task_start_time, checks FROM previous
             """
         let bindings: PostgresBindings
     }
@@ -207,20 +216,6 @@ enum PostgresIngestStatements {
                     previous_task_id, has_new_findings, change_summary)
             ON CONFLICT (task_id) DO NOTHING
             RETURNING task_id
-            
-"""
-        let bindings: PostgresBindings
-    }
-
-    struct PreviousRuns: PostgresIngestStatement {
-        static let sql = """
-            SELECT u.ord, p.task_id, p.task_start_time, p.checks
-            FROM unnest($1::text[], $2::int8[], $3::text[]) WITH ORDINALITY AS u(series_key, start_time, task_id, ord)
-            CROSS JOIN LATERAL (
-                SELECT a.task_id, a.task_start_time, a.checks FROM audit_tasks a
-                WHERE a.series_key = u.series_key AND (a.task_start_time, a.task_id) < (u.start_time, u.task_id)
-                ORDER BY a.task_start_time DESC, a.task_id DESC LIMIT 1
-            ) p
             
 """
         let bindings: PostgresBindings

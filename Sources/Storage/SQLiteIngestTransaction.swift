@@ -38,19 +38,20 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
         if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
     }
 
-    /// Runs `work` on the writer connection; the method runs on the writer's queue already.
-    private func hop<T>(_ work: (Database, SQLiteWriterStatements) throws -> T) throws -> T {
-        try work(db, statements)
-    }
-
-    private func later(_ write: (Database, SQLiteWriterStatements) throws -> Void) throws {
-        try write(db, statements)
+    /// Runs `work` on the writer connection. The method runs on the writer's queue already;
+    /// GRDB checks that it does (`changesCount` asserts the queue), so that a body that strayed
+    /// to another executor stops rather than share the connection.
+    private func onWriter<T>(_ work: (Database, SQLiteWriterStatements) throws -> T) throws -> T {
+        _ = db.changesCount
+        return try work(db, statements)
     }
 
     // MARK: - IngestTransaction
 
-    func insertMessages(_ messages: [StoredMessage]) async throws -> [Bool] {
-        try hop { db, statements in
+    func insertMessages(_ messages: [StoredMessage], previousRunsOf audits: [AuditNotification]) async throws -> InsertedMessages {
+        // The previous runs first: as stored before this transaction.
+        let previousRuns = try self.previousRuns(of: audits)
+        let inserted = try onWriter { db, statements in
             let insert = try statements.prepared("""
                 INSERT INTO sns_messages (message_id, type, topic_arn, subject, sns_timestamp,
                     signature_version, signing_cert_url, raw_envelope, received_at)
@@ -79,10 +80,11 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
             }
             return inserted
         }
+        return InsertedMessages(inserted: inserted, previousRuns: previousRuns)
     }
 
     func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws {
-        try later { db, statements in
+        try onWriter { db, statements in
             for change in changes {
                 let statement = SummarySQL.apply(change.effect, topicARN: change.topicARN, at: change.at)
                 try statements.run(statement, in: db)
@@ -92,7 +94,7 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
 
     func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool] {
         precondition(audits.count == changes.count)
-        return try hop { db, statements in
+        return try onWriter { db, statements in
             let insert = try statements.prepared("""
                 INSERT INTO audit_tasks (task_id, account_id, task_type, task_status, scheduled_audit_name, series_key,
                     failed_checks_count, canceled_checks_count, non_compliant_checks_count, compliant_checks_count,
@@ -134,8 +136,8 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
         }
     }
 
-    func previousRuns(of audits: [AuditNotification]) async throws -> [PreviousRun?] {
-        try hop { db, statements in
+    private func previousRuns(of audits: [AuditNotification]) throws -> [PreviousRun?] {
+        try onWriter { db, statements in
             let previous = try statements.prepared(SummarySQL.previousRunSQL, in: db)
             return try audits.map { audit -> PreviousRun? in
                 defer { previous.reset() }
@@ -156,7 +158,7 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
     }
 
     func insertViolations(_ violations: [NewViolation]) async throws -> [Bool] {
-        try hop { db, statements in
+        try onWriter { db, statements in
             try violations.map { row in
                 try statements.run(SummarySQL.insertViolation(row.violation, messageID: row.messageID, receivedAt: row.receivedAt), in: db)
                 return db.changesCount == 1
@@ -165,7 +167,7 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
     }
 
     func insertUnrecognized(_ notifications: [UnrecognizedNotification]) async throws {
-        try later { db, statements in
+        try onWriter { db, statements in
             for notification in notifications {
                 try statements.run(SummarySQL.insertUnrecognized(notification.message, reason: notification.reason), in: db)
             }
@@ -173,7 +175,7 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
     }
 
     func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool] {
-        try hop { db, statements in
+        try onWriter { db, statements in
             try queries.map { query in
                 !(try statements.rows(SummarySQL.recentlyQueued(query), in: db)).isEmpty
             }
@@ -181,7 +183,7 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
     }
 
     func insertDeliveries(_ deliveries: [NewDelivery]) async throws {
-        try later { db, statements in
+        try onWriter { db, statements in
             for delivery in deliveries { try statements.run(SummarySQL.insertDelivery(delivery.entry, at: delivery.at), in: db) }
         }
     }

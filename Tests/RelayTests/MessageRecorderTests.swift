@@ -216,14 +216,11 @@ private struct RefusingTransaction: IngestTransaction {
     let base: any IngestTransaction
     let refusing: String?
 
-    struct Refused: Error {}
-
-    func insertMessages(_ messages: [StoredMessage]) async throws -> [Bool] {
+    func insertMessages(_ messages: [StoredMessage], previousRunsOf audits: [AuditNotification]) async throws -> InsertedMessages {
         if let refusing, messages.contains(where: { $0.messageID == refusing }) { throw StoreError.unavailable("refused \(refusing)") }
-        return try await base.insertMessages(messages)
+        return try await base.insertMessages(messages, previousRunsOf: audits)
     }
     func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws { try await base.applySubscriptionEffects(changes) }
-    func previousRuns(of audits: [AuditNotification]) async throws -> [PreviousRun?] { try await base.previousRuns(of: audits) }
     func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool] { try await base.insertAudits(audits, changes: changes) }
     func insertViolations(_ violations: [NewViolation]) async throws -> [Bool] { try await base.insertViolations(violations) }
     func insertUnrecognized(_ notifications: [UnrecognizedNotification]) async throws { try await base.insertUnrecognized(notifications) }

@@ -65,6 +65,17 @@ struct EnvelopeParsingTests {
         #expect(throws: SNSEnvelopeError.notAnEnvelope) { try SNSMessage.parse(body: Array(body.utf8)) }
     }
 
+    /// A field named twice could mean one value to this reader and another to the signer's:
+    /// refused, naming the field, even inside a nested object.
+    @Test func refusesFieldsNamedTwice() {
+        let envelope = String(decoding: TestEnvelope(type: .notification).body, as: UTF8.self)
+        let twice = envelope.replacingOccurrences(of: "{", with: #"{"TopicArn":"arn:aws:sns:us-east-1:123456789012:other","#, options: .anchored)
+        #expect(throws: SNSEnvelopeError.repeatedField("TopicArn")) { try SNSMessage.parse(body: Array(twice.utf8)) }
+        #expect(SNSEnvelopeError.repeatedField("TopicArn").code == "repeated_field")
+        let nested = #"{"Type":"Notification","MessageAttributes":{"a":{"Type":"String","Type":"Binary"}}}"#
+        #expect(throws: SNSEnvelopeError.repeatedField("Type")) { try SNSMessage.parse(body: Array(nested.utf8)) }
+    }
+
     @Test func keepsTimestampsAndMessagesVerbatim() throws {
         let base = SNSInstant(iso8601: "2026-03-06T20:02:25Z")!.millisecondsSince1970
         let expectedMillis = [

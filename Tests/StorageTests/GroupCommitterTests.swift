@@ -98,12 +98,12 @@ struct GroupCommitterTests {
         defer { gate.open() }
         let committer = GroupCommitter(pool: pool)
         let writers = try await committer.exclusively { () async throws -> [Task<Void, any Error>] in
-            try await committer.onWriter { db in try Self.insert(1, db) }
+            try await pool.writeWithoutTransaction { db in try Self.insert(1, db) }
             let writers = (2...3).map { value in Task { try await committer.write { db in try Self.insert(value, db) } } }
             try await Self.waitUntil { committer.queued == 2 }
             // Queued, not run: the holder still has the writer to itself.
             #expect(try await pool.read { db in try Int.fetchAll(db, sql: "SELECT value FROM t ORDER BY value") } == [1])
-            try await committer.onWriter { db in try Self.insert(4, db) }
+            try await pool.writeWithoutTransaction { db in try Self.insert(4, db) }
             return writers
         }
         for writer in writers { try await writer.value }

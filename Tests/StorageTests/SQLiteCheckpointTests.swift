@@ -15,13 +15,14 @@ struct SQLiteCheckpointTests {
     /// `count` messages of about 3 KiB each (about one WAL page each), in one transaction.
     static func write(_ count: Int, to store: SQLiteStore, from first: Int) async throws {
         _ = try await store.withIngestTransaction { transaction in
-            try await transaction.insertMessages((first..<(first + count)).map { index in
+            let messages = (first..<(first + count)).map { index in
                 StoredMessage(
                     messageID: "m-\(index)", type: "Notification", topicARN: "arn:aws:sns:us-east-1:123456789012:t", subject: nil,
                     message: "", snsTimestamp: "2026-12-02T00:00:00.000Z", signatureVersion: "2",
                     signingCertURL: "https://sns.us-east-1.amazonaws.com/x.pem", rawEnvelope: Array(repeating: 0x41, count: 3000), receivedAt: 1
                 )
-            })
+            }
+            return try await transaction.insertMessages(messages, previousRunsOf: []).inserted
         }
     }
 
