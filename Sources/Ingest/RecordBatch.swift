@@ -15,11 +15,12 @@ public enum RecordBatch {
     /// Stores `items` and returns, for each, whether it was new (`recorded`) or its MessageId
     /// was stored already, before or earlier in the batch (`duplicate`).
     public static func record(_ items: [IngestItem], planner: AlertPlanner?, in transaction: any IngestTransaction) async throws -> [RecordOutcome] {
-        // One message per MessageId: the first copy in the batch is the one stored.
-        var firstCopy: [String: Int] = [:]
+        // One message per MessageId: the first copy in the batch is the one stored. Ids are
+        // compared byte for byte, as the database's unique index does.
+        var firstCopy: [BytesKey: Int] = [:]
         var unique: [Int] = []
-        for (index, item) in items.enumerated() where firstCopy[item.message.messageID] == nil {
-            firstCopy[item.message.messageID] = index
+        for (index, item) in items.enumerated() where firstCopy[BytesKey(item.message.messageID)] == nil {
+            firstCopy[BytesKey(item.message.messageID)] = index
             unique.append(index)
         }
         // The previous runs of the audits these messages carry are asked for with the messages
@@ -48,14 +49,14 @@ public enum RecordBatch {
         var audits: [(index: Int, row: NewAudit)] = []
         var violations: [(index: Int, row: NewViolation)] = []
         var unrecognized: [UnrecognizedNotification] = []
-        var taskIDs = Set<String>()
+        var taskIDs = Set<BytesKey>()
         var violationKeys = Set<ViolationKey>()
         for index in new {
             let message = items[index].message
             switch items[index].payload {
             case .audit(let audit)?:
                 // Another MessageId carrying the same taskId: one audit, stored (and alerted) once.
-                if taskIDs.insert(audit.taskID).inserted {
+                if taskIDs.insert(BytesKey(audit.taskID)).inserted {
                     audits.append((index, items[index].audit ?? NewAudit(audit: audit, messageID: message.messageID, receivedAt: message.receivedAt)))
                 }
             case .detect(let violation)?:
@@ -145,20 +146,29 @@ public enum RecordBatch {
         }
         for (position, index) in order.enumerated() where position > 0 {
             let earlier = audits[order[position - 1]]
-            if earlier.audit.seriesKey == audits[index].audit.seriesKey {
+            if earlier.audit.seriesKey.utf8.elementsEqual(audits[index].audit.seriesKey.utf8) {
                 previous[index] = PreviousRun(taskID: earlier.audit.taskID, taskStartTime: earlier.audit.taskStartTime, checks: earlier.storedChecks)
             }
         }
         return previous
     }
 
+    /// A string compared by its bytes (Swift's `String` compares by canonical equivalence).
+    private struct BytesKey: Hashable {
+        let bytes: [UInt8]
+
+        init(_ text: String) {
+            bytes = Array(text.utf8)
+        }
+    }
+
     private struct ViolationKey: Hashable {
-        let violationID: String
+        let violationID: BytesKey
         let eventType: DetectViolation.EventType
         let eventTime: Int64
 
         init(_ violation: DetectViolation) {
-            violationID = violation.violationID
+            violationID = BytesKey(violation.violationID)
             eventType = violation.eventType
             eventTime = violation.eventTime
         }

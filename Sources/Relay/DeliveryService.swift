@@ -35,12 +35,20 @@ public final class DeliveryService: Service, Sendable {
         self.policy = policy
         self.rates = Dictionary(uniqueKeysWithValues: receivers.map { ($0.name, $0.effectiveRatePerSecond) })
         self.concurrency = Dictionary(uniqueKeysWithValues: receivers.map { ($0.name, $0.effectiveConcurrency) })
-        self.claimLimit = 256
+        self.claimLimit = Self.claimLimit(rates: receivers.map(\.effectiveRatePerSecond), leaseSeconds: leaseSeconds)
         self.owner = "relay-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         self.pollInterval = pollInterval
         self.leaseSeconds = leaseSeconds
         self.clock = clock
         self.logger = logger
+    }
+
+    /// How many deliveries one claim may take: as many as the slowest rate-limited receiver can
+    /// send within half the lease (so that a claim is sent before its lease runs out and
+    /// another replica takes it), between 1 and 256.
+    static func claimLimit(rates: [Double], leaseSeconds: Int64) -> Int {
+        guard let slowest = rates.filter({ $0 > 0 }).min() else { return 256 }
+        return max(1, min(256, Int(slowest * Double(leaseSeconds) / 2)))
     }
 
     public func run() async throws {
@@ -132,7 +140,7 @@ actor ReceiverRateLimiter {
     func waitForSlot(_ receiver: String, perSecond: Double) async {
         let now = ContinuousClock.now
         let slot = max(now, nextSlot[receiver] ?? now)
-        nextSlot[receiver] = slot + .milliseconds(Int64(1000 / max(perSecond, 0.001)))
+        nextSlot[receiver] = slot + .seconds(1 / max(perSecond, 0.001))
         if slot > now { try? await Task.sleep(until: slot) }
     }
 }

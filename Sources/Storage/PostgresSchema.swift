@@ -2,8 +2,23 @@
 /// Migrations are append-only and run under an advisory lock, so replicas starting together
 /// migrate once.
 enum PostgresSchema {
-    static let migrations: [(name: String, sql: String)] = [
-        ("v1-sns-messages-and-subscriptions", """
+    /// One version's statements (separated by `;`).
+    struct Migration: Sendable {
+        let name: String
+        let sql: String
+        /// An improvement the schema works without (a server feature that may be missing): a
+        /// statement that fails is skipped with a warning, and the version counts as applied.
+        var optional = false
+
+        init(_ name: String, _ sql: String, optional: Bool = false) {
+            self.name = name
+            self.sql = sql
+            self.optional = optional
+        }
+    }
+
+    static let migrations: [Migration] = [
+        Migration("v1-sns-messages-and-subscriptions", """
             CREATE TABLE sns_messages (
                 message_id TEXT PRIMARY KEY,
                 type TEXT NOT NULL,
@@ -28,7 +43,7 @@ enum PostgresSchema {
                 confirmed_at BIGINT
             );
             """),
-        ("v2-device-defender-summaries", """
+        Migration("v2-device-defender-summaries", """
             CREATE TABLE audit_tasks (
                 task_id TEXT PRIMARY KEY,
                 account_id TEXT NOT NULL,
@@ -91,7 +106,7 @@ enum PostgresSchema {
                 received_at BIGINT NOT NULL
             );
             """),
-        ("v3-alert-outbox", """
+        Migration("v3-alert-outbox", """
             CREATE TABLE deliveries (
                 id TEXT PRIMARY KEY,
                 receiver TEXT NOT NULL,
@@ -114,19 +129,19 @@ enum PostgresSchema {
             CREATE INDEX deliveries_repeats ON deliveries (receiver, fingerprint, created_at);
             """),
         // The previous run of a series is found by one index seek, not by sorting the whole series.
-        ("v4-previous-run-index", """
+        Migration("v4-previous-run-index", """
             CREATE INDEX audit_tasks_by_series_run ON audit_tasks (series_key, task_start_time, task_id);
             DROP INDEX IF EXISTS audit_tasks_by_series;
             """),
         // The Message is kept only inside the raw envelope; older rows keep their copy. No query
         // reads messages by topic.
-        ("v5-message-in-envelope-only", """
+        Migration("v5-message-in-envelope-only", """
             ALTER TABLE sns_messages ALTER COLUMN message DROP NOT NULL;
             DROP INDEX IF EXISTS sns_messages_by_topic_and_time;
             """),
         // An audit's checks are stored in its own row (StoredChecks); existing check rows move
         // into their audits.
-        ("v6-checks-in-audit-row", """
+        Migration("v6-checks-in-audit-row", """
             ALTER TABLE audit_tasks ADD COLUMN checks TEXT NOT NULL DEFAULT '[]';
             ALTER TABLE audit_tasks ADD COLUMN check_names TEXT NOT NULL DEFAULT '';
             UPDATE audit_tasks a SET checks = c.checks, check_names = c.check_names
@@ -143,10 +158,12 @@ enum PostgresSchema {
             """),
         // The envelope and the documents stored with an audit are compressed with LZ4 when
         // PostgreSQL moves them out of line (rows over 2 KB): pglz cost more than the insert.
-        ("v7-lz4-compression", """
+        // PostgreSQL 14+ built with LZ4 (the Debian, Ubuntu and RDS builds are); elsewhere the
+        // default compression stays.
+        Migration("v7-lz4-compression", """
             ALTER TABLE sns_messages ALTER COLUMN raw_envelope SET COMPRESSION lz4;
             ALTER TABLE audit_tasks ALTER COLUMN checks SET COMPRESSION lz4;
             ALTER TABLE audit_tasks ALTER COLUMN change_summary SET COMPRESSION lz4
-            """),
+            """, optional: true),
     ]
 }

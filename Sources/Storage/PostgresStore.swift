@@ -52,7 +52,22 @@ public final class PostgresStore: Store, Service {
                 }
                 for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
                     for statement in migration.sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
-                        try await connection.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                        guard migration.optional else {
+                            try await connection.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                            continue
+                        }
+                        // A savepoint, so that a statement the server refuses leaves the
+                        // migration's transaction usable.
+                        try await connection.query("SAVEPOINT optional_step", logger: logger)
+                        do {
+                            try await connection.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                            try await connection.query("RELEASE SAVEPOINT optional_step", logger: logger)
+                        } catch {
+                            try await connection.query("ROLLBACK TO SAVEPOINT optional_step", logger: logger)
+                            logger.warning("postgresql schema improvement skipped", metadata: [
+                                "migration": "\(migration.name)", "error": "\(PostgresStore.describe(error))",
+                            ])
+                        }
                     }
                     try await connection.query("INSERT INTO schema_migrations (name, applied_at) VALUES (\(migration.name), (extract(epoch from now()) * 1000)::bigint)", logger: logger)
                 }

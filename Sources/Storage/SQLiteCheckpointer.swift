@@ -106,12 +106,12 @@ final class SQLiteCheckpointer: Sendable {
         }
     }
 
-    /// Stops the thread (before the writer connection closes). Its checkpoint in progress, if
-    /// any, finishes first.
+    /// Stops the thread (before the writer connection closes); calling it again does nothing.
+    /// Its checkpoint in progress, if any, finishes first.
     func stop() {
         let running = state.withLock { state -> Bool in
-            state.stopping = true
-            return state.started
+            defer { state.stopping = true }
+            return state.started && !state.stopping
         }
         wake.lock()
         wake.signal()

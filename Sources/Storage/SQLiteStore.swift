@@ -106,6 +106,7 @@ public final class SQLiteStore: Store {
         do {
             writer = try pool.barrierWriteWithoutTransaction { db in WriterConnection(db: db) }
         } catch {
+            checkpointer.stop()
             throw .unavailable("cannot open the writer of \(path): \(error)")
         }
     }

@@ -28,15 +28,7 @@ final class SQLiteWriterStatements: Sendable {
     func run(_ statement: SQLStatement, in db: Database) throws {
         let prepared = try self.prepared(statement.sql, in: db)
         defer { prepared.reset() }
-        for (offset, argument) in statement.arguments.enumerated() {
-            let index = Int32(offset + 1)
-            switch argument {
-            case .null: prepared.bindNull(index)
-            case .integer(let value): prepared.bind(index, value)
-            case .text(let value): prepared.bind(index, value)
-            case .blob(let bytes): prepared.bind(index, bytes)
-            }
-        }
+        prepared.bind(statement.arguments)
         try prepared.execute()
     }
 
@@ -44,15 +36,7 @@ final class SQLiteWriterStatements: Sendable {
     func rows(_ statement: SQLStatement, in db: Database) throws -> [SQLRow] {
         let prepared = try self.prepared(statement.sql, in: db)
         defer { prepared.reset() }
-        for (offset, argument) in statement.arguments.enumerated() {
-            let index = Int32(offset + 1)
-            switch argument {
-            case .null: prepared.bindNull(index)
-            case .integer(let value): prepared.bind(index, value)
-            case .text(let value): prepared.bind(index, value)
-            case .blob(let bytes): prepared.bind(index, bytes)
-            }
-        }
+        prepared.bind(statement.arguments)
         let count = sqlite3_column_count(prepared.handle)
         let names = (0..<count).map { String(cString: sqlite3_column_name(prepared.handle, $0)) }
         return try prepared.rows { row in
@@ -137,6 +121,19 @@ struct SQLitePreparedStatement {
 
     func bindNull(_ index: Int32) {
         sqlite3_bind_null(handle, index)
+    }
+
+    /// Binds `arguments` to `?1`, `?2`, ... in order.
+    func bind(_ arguments: [SQLValue]) {
+        for (offset, argument) in arguments.enumerated() {
+            let index = Int32(offset + 1)
+            switch argument {
+            case .null: bindNull(index)
+            case .integer(let value): bind(index, value)
+            case .text(let value): bind(index, value)
+            case .blob(let bytes): bind(index, bytes)
+            }
+        }
     }
 
     /// Runs the statement to completion, ignoring any rows.

@@ -4,7 +4,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
-import Relay
+@testable import Relay
 import SNS
 import Storage
 import TestSupport
@@ -231,6 +231,16 @@ struct DeliveryTests {
             #expect(Set(requests.map(\.client_port)).count <= 3)
             #expect(Set(requests.map { $0.headers["idempotency-key"] ?? "" }).count == 9)
         }
+    }
+
+    /// A claim holds no more deliveries than the slowest receiver sends within half the lease:
+    /// a claim sent after its lease ran out would be sent again by another replica.
+    @Test func claimsNoMoreThanTheSlowestReceiverSendsWithinItsLease() {
+        #expect(DeliveryService.claimLimit(rates: [1, 0, 10], leaseSeconds: 120) == 60)
+        #expect(DeliveryService.claimLimit(rates: [0], leaseSeconds: 120) == 256)
+        #expect(DeliveryService.claimLimit(rates: [10], leaseSeconds: 120) == 256)
+        #expect(DeliveryService.claimLimit(rates: [1], leaseSeconds: 4) == 2)
+        #expect(DeliveryService.claimLimit(rates: [0.01], leaseSeconds: 120) == 1)
     }
 
     @Test func repeatIntervalSilencesTheSameUnchangedFinding() async throws {

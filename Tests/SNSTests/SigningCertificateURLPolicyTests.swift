@@ -88,6 +88,20 @@ struct SubscribeURLPolicyTests {
         #expect(pattern.rememberedCount >= 2)
     }
 
+    /// A verdict is remembered only for a short ASCII URL: a sender cannot make the memo hold
+    /// large strings, nor have a URL answered with the verdict of a canonically equal one
+    /// (U+037E GREEK QUESTION MARK equals ";" to Swift's String).
+    @Test func remembersOnlyShortASCIIURLs() {
+        let policy = SigningCertificateURLPolicy(allowedHosts: AmazonHostPattern.defaultCertificateHosts.map { try! AmazonHostPattern($0) })
+        let long = "https://sns.us-east-1.amazonaws.com/" + String(repeating: "a", count: 4000) + ".pem"
+        #expect(policy.check(long) == .malformed)
+        let lookalike = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-\u{037E}x.pem"
+        let genuine = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-;x.pem"
+        #expect(policy.check(lookalike) == .malformed)
+        #expect(policy.check(genuine) == nil)
+        #expect(policy.rememberedCount == 1)
+    }
+
     @Test func remembersURLVerdictsWithinItsBound() {
         let policy = SigningCertificateURLPolicy(allowedHosts: AmazonHostPattern.defaultCertificateHosts.map { try! AmazonHostPattern($0) })
         for index in 0..<1000 {
