@@ -59,14 +59,17 @@ public final class MessageRecorder: Service, Sendable {
     /// Stores `item` (and its alerts) and returns once that is committed.
     public func record(_ item: IngestItem) async throws(StoreError) -> RecordOutcome {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<RecordOutcome, StoreError>, Never>) in
-            let refusal = state.withLock { state -> StoreError? in
-                guard !state.stopping else { return .unavailable("the relay is stopping") }
-                guard state.pending.count < maxQueued else { return .overloaded("\(maxQueued) messages are already waiting to be stored") }
+            enum Admission { case refused(StoreError), queued(wake: CheckedContinuation<Bool, Never>?) }
+            let admission = state.withLock { state -> Admission in
+                guard !state.stopping else { return .refused(.unavailable("the relay is stopping")) }
+                guard state.pending.count < maxQueued else { return .refused(.overloaded("\(maxQueued) messages are already waiting to be stored")) }
                 state.pending.append(Waiter(item: item, continuation: continuation))
-                if !state.idle.isEmpty { state.idle.removeFirst().resume(returning: true) }
-                return nil
+                return .queued(wake: state.idle.isEmpty ? nil : state.idle.removeFirst())
             }
-            if let refusal { continuation.resume(returning: .failure(refusal)) }
+            switch admission {
+            case .refused(let refusal): continuation.resume(returning: .failure(refusal))
+            case .queued(let wake): wake?.resume(returning: true)
+            }
         }
         return try result.get()
     }
