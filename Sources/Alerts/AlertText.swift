@@ -64,6 +64,13 @@ public enum AlertText {
         }
     }
 
+    /// `&`, `<` and `>` as entities, for the chat formats that give them a meaning.
+    static func escapeMarkup(_ text: String) -> String {
+        // Most text has none of them: nothing to copy.
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) else { return text }
+        return text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
     /// A message document as JSON, keys sorted, slashes unescaped: what `JSONSerialization`
     /// wrote with those options, written directly (one is rendered per receiver for every
     /// alert, inside the ingest transaction, where `JSONSerialization` cost most of the time).

@@ -26,9 +26,7 @@ public enum GoogleChatMessage {
 
     /// Card text is a small HTML subset.
     static func escape(_ text: String) -> String {
-        // Most text has none of them: nothing to copy.
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) else { return text }
-        return text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        AlertText.escapeMarkup(text)
     }
 }
 

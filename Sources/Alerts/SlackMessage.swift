@@ -29,9 +29,7 @@ public enum SlackMessage {
 
     /// Slack mrkdwn treats &, < and > as control characters.
     static func escape(_ text: String) -> String {
-        // Most text has none of them: nothing to copy.
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) else { return text }
-        return text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        AlertText.escapeMarkup(text)
     }
 }
 

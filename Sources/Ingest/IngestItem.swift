@@ -11,7 +11,7 @@ public struct IngestItem: Sendable {
     public let payload: DefenderPayload?
     /// The audit's row as stored, when the payload is an audit: written here, on the request's
     /// task, so that the transaction (one at a time, on the writer) does not spend its time on it.
-    let audit: NewAudit?
+    public let audit: NewAudit?
 
     public init(message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload? = nil) {
         self.message = message

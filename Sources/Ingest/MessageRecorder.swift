@@ -164,30 +164,30 @@ public final class MessageRecorder: Service, Sendable {
 
     private func transaction(_ items: [IngestItem]) async throws(StoreError) -> [RecordOutcome] {
         let planner = self.planner
+        return try await store.storeTransaction { transaction in
+            try await RecordBatch.record(items, planner: planner, in: transaction)
+        }
+    }
+}
+
+extension IngestStore {
+    /// `withIngestTransaction`, failing only with a `StoreError`: the store's own as thrown,
+    /// anything else as `.unavailable` (the endpoint answers 503 and SNS retries).
+    fileprivate func storeTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws(StoreError) -> T {
         do {
-            return try await store.withIngestTransaction { transaction in
-                try await RecordBatch.record(items, planner: planner, in: transaction)
-            }
+            return try await withIngestTransaction(body)
         } catch let error as StoreError {
             throw error
         } catch {
             throw .unavailable(String(describing: error))
         }
     }
-}
 
-extension IngestStore {
     /// Stores one message at once, in a transaction of its own (the CLI, tests, and anything
     /// else that does not go through a running `MessageRecorder`).
     public func record(_ item: IngestItem, planner: AlertPlanner? = nil) async throws(StoreError) -> RecordOutcome {
-        do {
-            return try await withIngestTransaction { transaction in
-                try await RecordBatch.record([item], planner: planner, in: transaction)[0]
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw .unavailable(String(describing: error))
+        try await storeTransaction { transaction in
+            try await RecordBatch.record([item], planner: planner, in: transaction)[0]
         }
     }
 
@@ -199,14 +199,8 @@ extension IngestStore {
     /// Queues outbox entries on their own (alerts that follow a later step, such as a
     /// confirmed subscription), with the same repeat suppression as alerts queued on ingest.
     public func enqueue(_ entries: [OutboxEntry], at now: Int64) async throws(StoreError) {
-        do {
-            try await withIngestTransaction { transaction in
-                try await RecordBatch.queue(entries.map { NewDelivery(entry: $0, at: now) }, in: transaction)
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw .unavailable(String(describing: error))
+        try await storeTransaction { transaction in
+            try await RecordBatch.queue(entries.map { NewDelivery(entry: $0, at: now) }, in: transaction)
         }
     }
 }

@@ -17,12 +17,8 @@ public enum RecordBatch {
     public static func record(_ items: [IngestItem], planner: AlertPlanner?, in transaction: any IngestTransaction) async throws -> [RecordOutcome] {
         // One message per MessageId: the first copy in the batch is the one stored. Ids are
         // compared byte for byte, as the database's unique index does.
-        var firstCopy: [BytesKey: Int] = [:]
-        var unique: [Int] = []
-        for (index, item) in items.enumerated() where firstCopy[BytesKey(item.message.messageID)] == nil {
-            firstCopy[BytesKey(item.message.messageID)] = index
-            unique.append(index)
-        }
+        var seen = Set<BytesKey>()
+        let unique = items.indices.filter { seen.insert(BytesKey(items[$0].message.messageID)).inserted }
         // The previous runs of the audits these messages carry are asked for with the messages
         // (PostgreSQL answers both in one round trip): as stored before this transaction.
         let carried = unique.compactMap { index -> (index: Int, audit: AuditNotification)? in
@@ -47,21 +43,21 @@ public enum RecordBatch {
         var events: [Int: RecordedEvent] = [:]
         for index in new { events[index] = items[index].effect.recordedEvent }
         var audits: [(index: Int, row: NewAudit)] = []
-        var violations: [(index: Int, row: NewViolation)] = []
+        var violations: [(index: Int, row: StoredViolation)] = []
         var unrecognized: [UnrecognizedNotification] = []
         var taskIDs = Set<BytesKey>()
         var violationKeys = Set<ViolationKey>()
         for index in new {
             let message = items[index].message
             switch items[index].payload {
-            case .audit(let audit)?:
+            case .audit?:
                 // Another MessageId carrying the same taskId: one audit, stored (and alerted) once.
-                if taskIDs.insert(BytesKey(audit.taskID)).inserted {
-                    audits.append((index, items[index].audit ?? NewAudit(audit: audit, messageID: message.messageID, receivedAt: message.receivedAt)))
+                if let row = items[index].audit, taskIDs.insert(BytesKey(row.audit.taskID)).inserted {
+                    audits.append((index, row))
                 }
             case .detect(let violation)?:
                 if violationKeys.insert(ViolationKey(violation)).inserted {
-                    violations.append((index, NewViolation(violation: violation, messageID: message.messageID, receivedAt: message.receivedAt)))
+                    violations.append((index, StoredViolation(messageID: message.messageID, violation: violation, receivedAt: message.receivedAt)))
                 }
             case .unrecognized(let reason)?:
                 unrecognized.append(UnrecognizedNotification(message: message, reason: reason))

@@ -106,20 +106,43 @@ struct JSONReader {
         guard depth <= JSONValue.maximumDepth else { throw fail("nested deeper than \(JSONValue.maximumDepth) levels") }
     }
 
-    private mutating func object() throws(JSONSyntaxError) -> JSONObject {
+    /// Steps into an array or object at its opening bracket; true when it closes at once (empty).
+    private mutating func open(closedBy close: UInt8) throws(JSONSyntaxError) -> Bool {
         try enter()
         position += 1
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == close else { return false }
+        position += 1
+        depth -= 1
+        return true
+    }
+
+    /// After an element or member: true when the array or object closes here, false when a `,`
+    /// announces another.
+    private mutating func closes(_ close: UInt8, or expected: String) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count else { throw fail("unexpected end of input") }
+        switch bytes[position] {
+        case UInt8(ascii: ","):
+            position += 1
+            skipWhitespace()
+            return false
+        case close:
+            position += 1
+            depth -= 1
+            return true
+        default:
+            throw fail(expected)
+        }
+    }
+
+    private mutating func object() throws(JSONSyntaxError) -> JSONObject {
         var members: [JSONObject.Member] = []
+        if try open(closedBy: UInt8(ascii: "}")) { return JSONObject(members: members) }
         // Past a few members, keys seen are hashed: a hostile object with thousands of keys
         // must not cost a comparison of every pair.
         var seen: Set<String>?
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            depth -= 1
-            return JSONObject(members: members)
-        }
-        while true {
+        repeat {
             guard position < bytes.count else { throw fail("unexpected end of input") }
             guard bytes[position] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
             let keyOffset = position
@@ -141,48 +164,17 @@ struct JSONReader {
             position += 1
             skipWhitespace()
             members.append(JSONObject.Member(key: key, value: try value()))
-            skipWhitespace()
-            guard position < bytes.count else { throw fail("unexpected end of input") }
-            switch bytes[position] {
-            case UInt8(ascii: ","):
-                position += 1
-                skipWhitespace()
-            case UInt8(ascii: "}"):
-                position += 1
-                depth -= 1
-                return JSONObject(members: members)
-            default:
-                throw fail("expected ',' or '}'")
-            }
-        }
+        } while try !closes(UInt8(ascii: "}"), or: "expected ',' or '}'")
+        return JSONObject(members: members)
     }
 
     private mutating func array() throws(JSONSyntaxError) -> [JSONValue] {
-        try enter()
-        position += 1
         var elements: [JSONValue] = []
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
-            position += 1
-            depth -= 1
-            return elements
-        }
-        while true {
+        if try open(closedBy: UInt8(ascii: "]")) { return elements }
+        repeat {
             elements.append(try value())
-            skipWhitespace()
-            guard position < bytes.count else { throw fail("unexpected end of input") }
-            switch bytes[position] {
-            case UInt8(ascii: ","):
-                position += 1
-                skipWhitespace()
-            case UInt8(ascii: "]"):
-                position += 1
-                depth -= 1
-                return elements
-            default:
-                throw fail("expected ',' or ']'")
-            }
-        }
+        } while try !closes(UInt8(ascii: "]"), or: "expected ',' or ']'")
+        return elements
     }
 
     /// A string starting at the opening quote. Text without escapes is validated and copied in

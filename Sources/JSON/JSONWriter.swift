@@ -14,7 +14,10 @@ public struct JSONWriter {
         token.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// An object's key, after the `,` that separates it from the member before (none right
+    /// after the object's `{`): the separator follows from what was written last.
     public mutating func key(_ name: StaticString) {
+        if let last = bytes.last, last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "\""))

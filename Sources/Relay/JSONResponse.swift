@@ -14,11 +14,9 @@ enum JSONResponse {
         writer.raw("{")
         writer.key("detail")
         writer.string(detail)
-        writer.raw(",")
         writer.key("error")
         writer.string(code)
         if let messageID {
-            writer.raw(",")
             writer.key("messageId")
             writer.string(messageID)
         }
@@ -36,7 +34,6 @@ enum JSONResponse {
         if let messageID = result.messageID {
             writer.key("messageId")
             writer.string(messageID)
-            writer.raw(",")
         }
         writer.key("status")
         writer.string(result.code)

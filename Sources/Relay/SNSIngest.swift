@@ -75,17 +75,15 @@ public struct SNSIngest: Sendable {
         // Decoding is pure and cannot fail the request: whatever the Message is, it is stored.
         let payload = message.type == .notification ? DefenderPayload.classify(message.message) : nil
         logger.payload = payload?.kind
-        if case .audit(let audit)? = payload {
-            let warnings = audit.consistencyWarnings
-            if !warnings.isEmpty {
-                logger.warning("audit summary counts disagree with its details", metadata: [
-                    "task_id": "\(audit.taskID)", "warnings": "\(warnings.joined(separator: "; "))",
-                ])
-            }
+        let item = IngestItem(message: StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message), payload: payload)
+        if let audit = item.audit, !audit.warnings.isEmpty {
+            logger.warning("audit summary counts disagree with its details", metadata: [
+                "task_id": "\(audit.audit.taskID)", "warnings": "\(audit.warnings.joined(separator: "; "))",
+            ])
         }
         let outcome: RecordOutcome
         do throws(StoreError) {
-            outcome = try await recorder.record(IngestItem(message: StoredMessage(message, body: body, receivedAt: now), effect: effect(of: message), payload: payload))
+            outcome = try await recorder.record(item)
         } catch .overloaded(let reason) {
             logger.warning("sns message deferred", metadata: ["outcome": "store_busy", "reason": "\(reason)"])
             return IngestResult(status: 503, code: "store_busy", detail: "Too many messages are waiting to be stored; SNS will retry it.", messageID: message.messageID)

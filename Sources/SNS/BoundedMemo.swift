@@ -30,7 +30,8 @@ final class BoundedMemo<Value: Sendable>: Sendable {
         let value = check()
         answers.withLock { answers in
             if answers.count >= capacity { answers.removeAll(keepingCapacity: true) }
-            answers[input] = value
+            // updateValue, not a subscript: a Value that is itself an optional nil is an answer.
+            answers.updateValue(value, forKey: input)
         }
         return value
     }

@@ -3,12 +3,8 @@
 /// configured patterns. Checked before any outbound connection.
 public struct SigningCertificateURLPolicy: Sendable {
     public let allowedHosts: [AmazonHostPattern]
-    private let verdicts = BoundedMemo<Verdict>(capacity: SigningCertificateURLPolicy.rememberedURLs)
-
-    private enum Verdict: Sendable {
-        case allowed
-        case refused(AWSURLViolation)
-    }
+    /// The verdict for each recent URL: nil, allowed; else why not.
+    private let verdicts = BoundedMemo<AWSURLViolation?>(capacity: SigningCertificateURLPolicy.rememberedURLs)
 
     /// How many URL verdicts are remembered at most (`BoundedMemo`).
     public static let rememberedURLs = 256
@@ -23,10 +19,7 @@ public struct SigningCertificateURLPolicy: Sendable {
     /// Nil when `url` may be fetched. Verdicts for recent URLs are remembered: the policy is
     /// fixed, and every message names its certificate URL.
     public func check(_ url: String) -> AWSURLViolation? {
-        switch verdicts.answer(for: url, { judge(url).map(Verdict.refused) ?? .allowed }) {
-        case .allowed: nil
-        case .refused(let violation): violation
-        }
+        verdicts.answer(for: url) { judge(url) }
     }
 
     private func judge(_ url: String) -> AWSURLViolation? {

@@ -24,8 +24,9 @@ public protocol IngestTransaction {
     /// Inserts each audit, with its checks and what changed since its previous run, whose
     /// taskId is not stored yet; true for each row inserted. `changes` has one per audit.
     func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool]
-    /// Inserts each Detect event not stored yet; true for each row inserted.
-    func insertViolations(_ violations: [NewViolation]) async throws -> [Bool]
+    /// Inserts each Detect event not stored yet (with the message that carried it); true for
+    /// each row inserted.
+    func insertViolations(_ violations: [StoredViolation]) async throws -> [Bool]
     func insertUnrecognized(_ notifications: [UnrecognizedNotification]) async throws
     /// For each query: whether an alert with its fingerprint was queued for its receiver since
     /// `since` (and not dead-lettered).
@@ -62,8 +63,11 @@ public struct NewAudit: Sendable {
     public let audit: AuditNotification
     public let messageID: String
     public let receivedAt: Int64
-    /// The audit's consistency warnings, checks and check names as stored, written before the
-    /// transaction so that the writer does not spend its time on them.
+    /// The audit's consistency warnings (`AuditNotification.consistencyWarnings`, worked out
+    /// once: the endpoint logs them too).
+    public let warnings: [String]
+    /// The warnings, checks and check names as stored, written before the transaction so that
+    /// the writer does not spend its time on them.
     public let warningsJSON: String
     public let checksJSON: String
     public let checkNames: String
@@ -74,26 +78,14 @@ public struct NewAudit: Sendable {
         self.audit = audit
         self.messageID = messageID
         self.receivedAt = receivedAt
+        warnings = audit.consistencyWarnings
         var writer = JSONWriter(capacity: 32)
-        writer.strings(audit.consistencyWarnings)
+        writer.strings(warnings)
         warningsJSON = writer.text
         let checks = StoredChecks.unique(audit.checks)
         storedChecks = checks
         checksJSON = StoredChecks.json(checks)
         checkNames = StoredChecks.names(checks)
-    }
-}
-
-/// A Detect event to insert, with the message that carried it.
-public struct NewViolation: Sendable {
-    public var violation: DetectViolation
-    public var messageID: String
-    public var receivedAt: Int64
-
-    public init(violation: DetectViolation, messageID: String, receivedAt: Int64) {
-        self.violation = violation
-        self.messageID = messageID
-        self.receivedAt = receivedAt
     }
 }
 

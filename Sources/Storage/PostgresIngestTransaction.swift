@@ -98,7 +98,7 @@ struct PostgresIngestTransaction: IngestTransaction {
         return audits.map { inserted.contains($0.audit.taskID) }
     }
 
-    func insertViolations(_ violations: [NewViolation]) async throws -> [Bool] {
+    func insertViolations(_ violations: [StoredViolation]) async throws -> [Bool] {
         guard !violations.isEmpty else { return [] }
         let rows = violations.sorted { $0.messageID < $1.messageID }
         var bindings = PostgresBindings(capacity: 12)
@@ -216,8 +216,7 @@ enum PostgresIngestStatements {
                     previous_task_id, has_new_findings, change_summary)
             ON CONFLICT (task_id) DO NOTHING
             RETURNING task_id
-            
-"""
+            """
         let bindings: PostgresBindings
     }
 
@@ -229,8 +228,7 @@ enum PostgresIngestStatements {
                 $9::text[], $10::text[], $11::text[], $12::int8[])
             ON CONFLICT DO NOTHING
             RETURNING message_id
-            
-"""
+            """
         let bindings: PostgresBindings
     }
 
@@ -239,8 +237,7 @@ enum PostgresIngestStatements {
             INSERT INTO unrecognized_notifications (message_id, topic_arn, subject, message, reason, received_at)
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[])
             ON CONFLICT DO NOTHING
-            
-"""
+            """
         let bindings: PostgresBindings
     }
 
@@ -251,8 +248,7 @@ enum PostgresIngestStatements {
                 SELECT 1 FROM deliveries d
                 WHERE d.receiver = u.receiver AND d.fingerprint = u.fingerprint AND d.created_at >= u.since AND d.state <> 'dead'
             )
-            
-"""
+            """
         let bindings: PostgresBindings
     }
 
@@ -263,8 +259,7 @@ enum PostgresIngestStatements {
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::int8[])
                 AS u(id, receiver, alert_id, kind, body, fingerprint, at)
             ON CONFLICT (id) DO NOTHING
-            
-"""
+            """
         let bindings: PostgresBindings
     }
 }

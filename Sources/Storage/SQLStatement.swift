@@ -4,7 +4,6 @@ public enum SQLValue: Sendable, Equatable {
     case integer(Int64)
     case text(String)
     case blob([UInt8])
-
 }
 
 /// One statement with `?` placeholders. SQLite runs it as is; PostgreSQL numbers the

@@ -61,15 +61,15 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
             var notifiedTopics: [String: Int64] = [:]
             let inserted = try messages.map { message in
                 defer { insert.reset() }
-                insert.bind(1, message.messageID)
-                insert.bind(2, message.type)
-                insert.bind(3, message.topicARN)
-                insert.bind(4, message.subject)
-                insert.bind(5, message.snsTimestamp)
-                insert.bind(6, message.signatureVersion)
-                insert.bind(7, message.signingCertURL)
-                insert.bind(8, message.rawEnvelope)
-                insert.bind(9, message.receivedAt)
+                try insert.bind(1, message.messageID)
+                try insert.bind(2, message.type)
+                try insert.bind(3, message.topicARN)
+                try insert.bind(4, message.subject)
+                try insert.bind(5, message.snsTimestamp)
+                try insert.bind(6, message.signatureVersion)
+                try insert.bind(7, message.signingCertURL)
+                try insert.bind(8, message.rawEnvelope)
+                try insert.bind(9, message.receivedAt)
                 try insert.execute()
                 guard insert.changes == 1 else { return false }
                 if message.type == "Notification", notifiedTopics[message.topicARN] == nil { notifiedTopics[message.topicARN] = message.receivedAt }
@@ -106,27 +106,27 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
             return try zip(audits, changes).map { row, change in
                 defer { insert.reset() }
                 let audit = row.audit
-                insert.bind(1, audit.taskID)
-                insert.bind(2, audit.accountID)
-                insert.bind(3, audit.taskType.rawValue)
-                insert.bind(4, audit.taskStatus.rawValue)
-                insert.bind(5, audit.scheduledAuditName)
-                insert.bind(6, audit.seriesKey)
-                insert.bind(7, audit.failedChecksCount)
-                insert.bind(8, audit.canceledChecksCount)
-                insert.bind(9, audit.nonCompliantChecksCount)
-                insert.bind(10, audit.compliantChecksCount)
-                insert.bind(11, audit.totalChecksCount)
-                insert.bind(12, audit.taskStartTime)
-                insert.bind(13, row.receivedAt)
-                insert.bind(14, row.messageID)
-                insert.bind(15, audit.nonCompliantResources)
-                insert.bind(16, change.change.previousTaskID)
-                insert.bind(17, change.change.hasNewFindings ? 1 : 0)
-                insert.bind(18, change.changeJSON)
-                insert.bind(19, row.warningsJSON)
-                insert.bind(20, row.checksJSON)
-                insert.bind(21, row.checkNames)
+                try insert.bind(1, audit.taskID)
+                try insert.bind(2, audit.accountID)
+                try insert.bind(3, audit.taskType.rawValue)
+                try insert.bind(4, audit.taskStatus.rawValue)
+                try insert.bind(5, audit.scheduledAuditName)
+                try insert.bind(6, audit.seriesKey)
+                try insert.bind(7, audit.failedChecksCount)
+                try insert.bind(8, audit.canceledChecksCount)
+                try insert.bind(9, audit.nonCompliantChecksCount)
+                try insert.bind(10, audit.compliantChecksCount)
+                try insert.bind(11, audit.totalChecksCount)
+                try insert.bind(12, audit.taskStartTime)
+                try insert.bind(13, row.receivedAt)
+                try insert.bind(14, row.messageID)
+                try insert.bind(15, audit.nonCompliantResources)
+                try insert.bind(16, change.change.previousTaskID)
+                try insert.bind(17, change.change.hasNewFindings ? 1 : 0)
+                try insert.bind(18, change.changeJSON)
+                try insert.bind(19, row.warningsJSON)
+                try insert.bind(20, row.checksJSON)
+                try insert.bind(21, row.checkNames)
                 try insert.execute()
                 guard insert.changes == 1 else { return false }
                 recentChecks.remember(audit.taskID, row.storedChecks)
@@ -141,14 +141,14 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
             let previous = try statements.prepared(SummarySQL.previousRunSQL, in: db)
             return try audits.map { audit -> PreviousRun? in
                 defer { previous.reset() }
-                previous.bind(1, audit.seriesKey)
-                previous.bind(2, audit.taskStartTime)
-                previous.bind(3, audit.taskID)
+                try previous.bind(1, audit.seriesKey)
+                try previous.bind(2, audit.taskStartTime)
+                try previous.bind(3, audit.taskID)
                 guard let (taskID, startTime) = try previous.rows({ ($0.text(0), $0.int64(1)) }).first else { return nil }
                 if let checks = recentChecks[taskID] { return PreviousRun(taskID: taskID, taskStartTime: startTime, checks: checks) }
                 let stored = try statements.prepared("SELECT checks FROM audit_tasks WHERE task_id = ?", in: db)
                 defer { stored.reset() }
-                stored.bind(1, taskID)
+                try stored.bind(1, taskID)
                 guard let text = try stored.rows({ $0.text(0) }).first else { return nil }
                 let checks = try StoredChecks.parse(text, taskID: taskID)
                 recentChecks.remember(taskID, checks)
@@ -157,7 +157,7 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
         }
     }
 
-    func insertViolations(_ violations: [NewViolation]) async throws -> [Bool] {
+    func insertViolations(_ violations: [StoredViolation]) async throws -> [Bool] {
         try onWriter { db, statements in
             try violations.map { row in
                 try statements.run(SummarySQL.insertViolation(row.violation, messageID: row.messageID, receivedAt: row.receivedAt), in: db)

@@ -28,7 +28,7 @@ final class SQLiteWriterStatements: Sendable {
     func run(_ statement: SQLStatement, in db: Database) throws {
         let prepared = try self.prepared(statement.sql, in: db)
         defer { prepared.reset() }
-        prepared.bind(statement.arguments)
+        try prepared.bind(statement.arguments)
         try prepared.execute()
     }
 
@@ -36,7 +36,7 @@ final class SQLiteWriterStatements: Sendable {
     func rows(_ statement: SQLStatement, in db: Database) throws -> [SQLRow] {
         let prepared = try self.prepared(statement.sql, in: db)
         defer { prepared.reset() }
-        prepared.bind(statement.arguments)
+        try prepared.bind(statement.arguments)
         let count = sqlite3_column_count(prepared.handle)
         let names = (0..<count).map { String(cString: sqlite3_column_name(prepared.handle, $0)) }
         return try prepared.rows { row in
@@ -82,58 +82,64 @@ struct SQLitePreparedStatement {
     let handle: OpaquePointer
     let connection: OpaquePointer
 
-    func bind(_ index: Int32, _ value: String) {
+    func bind(_ index: Int32, _ value: String) throws {
         guard !value.isEmpty else {
             // A null pointer would bind NULL, not an empty string.
-            sqlite3_bind_text(handle, index, "", 0, Self.transient)
+            try check(sqlite3_bind_text(handle, index, "", 0, Self.transient))
             return
         }
         var value = value
-        value.withUTF8 { text in
-            text.withMemoryRebound(to: CChar.self) { chars in
-                _ = sqlite3_bind_text(handle, index, chars.baseAddress, Int32(chars.count), Self.transient)
+        try value.withUTF8 { text in
+            try text.withMemoryRebound(to: CChar.self) { chars in
+                try check(sqlite3_bind_text(handle, index, chars.baseAddress, Int32(chars.count), Self.transient))
             }
         }
     }
 
-    func bind(_ index: Int32, _ value: String?) {
-        if let value { bind(index, value) } else { bindNull(index) }
+    func bind(_ index: Int32, _ value: String?) throws {
+        if let value { try bind(index, value) } else { try bindNull(index) }
     }
 
-    func bind(_ index: Int32, _ value: Int64) {
-        sqlite3_bind_int64(handle, index, value)
+    func bind(_ index: Int32, _ value: Int64) throws {
+        try check(sqlite3_bind_int64(handle, index, value))
     }
 
-    func bind(_ index: Int32, _ value: Int) {
-        sqlite3_bind_int64(handle, index, Int64(value))
+    func bind(_ index: Int32, _ value: Int) throws {
+        try check(sqlite3_bind_int64(handle, index, Int64(value)))
     }
 
-    func bind(_ index: Int32, _ bytes: [UInt8]) {
+    func bind(_ index: Int32, _ bytes: [UInt8]) throws {
         guard !bytes.isEmpty else {
             // A null pointer would bind NULL, not an empty blob.
-            sqlite3_bind_zeroblob(handle, index, 0)
+            try check(sqlite3_bind_zeroblob(handle, index, 0))
             return
         }
-        bytes.withUnsafeBytes { blob in
-            _ = sqlite3_bind_blob(handle, index, blob.baseAddress, Int32(blob.count), Self.transient)
+        try bytes.withUnsafeBytes { blob in
+            try check(sqlite3_bind_blob(handle, index, blob.baseAddress, Int32(blob.count), Self.transient))
         }
     }
 
-    func bindNull(_ index: Int32) {
-        sqlite3_bind_null(handle, index)
+    func bindNull(_ index: Int32) throws {
+        try check(sqlite3_bind_null(handle, index))
     }
 
     /// Binds `arguments` to `?1`, `?2`, ... in order.
-    func bind(_ arguments: [SQLValue]) {
+    func bind(_ arguments: [SQLValue]) throws {
         for (offset, argument) in arguments.enumerated() {
             let index = Int32(offset + 1)
             switch argument {
-            case .null: bindNull(index)
-            case .integer(let value): bind(index, value)
-            case .text(let value): bind(index, value)
-            case .blob(let bytes): bind(index, bytes)
+            case .null: try bindNull(index)
+            case .integer(let value): try bind(index, value)
+            case .text(let value): try bind(index, value)
+            case .blob(let bytes): try bind(index, bytes)
             }
         }
+    }
+
+    /// A value SQLite refused to bind (too long, out of memory) fails the statement rather
+    /// than leave its parameter NULL.
+    private func check(_ code: Int32) throws {
+        guard code == SQLITE_OK else { throw Self.error(code, connection) }
     }
 
     /// Runs the statement to completion, ignoring any rows.

@@ -2,10 +2,10 @@ import DeviceDefender
 
 /// Where verified messages, what they carried, and subscription state live. Every write is durable (committed)
 /// when the call returns: the SNS endpoint answers 200 only after its ingest transaction committed.
+///
+/// Messages, payloads, changes and the alerts that follow are written by one function over
+/// `IngestStore.withIngestTransaction` (`RecordBatch` in the Ingest module).
 public protocol Store: IngestStore {
-    /// Messages, payloads, changes and the alerts that follow are written by one function over
-    /// `IngestStore.withIngestTransaction` (`RecordBatch` in the Ingest module).
-
     /// Claims due deliveries for `owner` (a worker of one replica) until `leaseUntil`.
     func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery]
     /// Records how an attempt ended; only the lease holder can.

@@ -29,26 +29,20 @@ enum StoredChecks {
             writer.raw("{")
             writer.key("checkName")
             writer.string(check.checkName)
-            writer.raw(",")
             writer.key("checkRunStatus")
             writer.string(check.runStatus.rawValue)
-            writer.raw(",")
             writer.key("nonCompliantResourcesCount")
             writer.integer(check.nonCompliantResourcesCount)
-            writer.raw(",")
             writer.key("totalResourcesCount")
             writer.integer(check.totalResourcesCount)
             if let message = check.message {
-                writer.raw(",")
                 writer.key("message")
                 writer.string(message)
             }
             if let errorCode = check.errorCode {
-                writer.raw(",")
                 writer.key("errorCode")
                 writer.string(errorCode)
             }
-            writer.raw(",")
             writer.key("severity")
             writer.string(check.severity.rawValue)
             writer.raw("}")

@@ -115,8 +115,8 @@ enum SummarySQL {
     static func auditSummary(from row: SQLRow) throws(StoreError) -> StoredAuditSummary {
         let changeText = try row.text("change_summary")
         let warningsText = try row.text("warnings")
-        // '{}' is the change of an audit whose transaction has not stored it yet (never seen
-        // after a commit); anything else must decode.
+        // '{}' is the placeholder audit rows were inserted with before schema v6 (replaced by
+        // the change in the same transaction): read as no change. Anything else must decode.
         let change: AuditChange
         if changeText == "{}" {
             change = AuditChange()

@@ -222,7 +222,7 @@ private struct RefusingTransaction: IngestTransaction {
     }
     func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws { try await base.applySubscriptionEffects(changes) }
     func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool] { try await base.insertAudits(audits, changes: changes) }
-    func insertViolations(_ violations: [NewViolation]) async throws -> [Bool] { try await base.insertViolations(violations) }
+    func insertViolations(_ violations: [StoredViolation]) async throws -> [Bool] { try await base.insertViolations(violations) }
     func insertUnrecognized(_ notifications: [UnrecognizedNotification]) async throws { try await base.insertUnrecognized(notifications) }
     func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool] { try await base.recentlyQueued(queries) }
     func insertDeliveries(_ deliveries: [NewDelivery]) async throws { try await base.insertDeliveries(deliveries) }
