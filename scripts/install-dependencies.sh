@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing defender-relay needs on a Debian machine with Swift:
 #   apt: libcurl4-openssl-dev (the outbound client), libsqlite3-dev (the embedded store)
-#   apt (with --test): strace (the durability tests count the relay's fsync calls) and wrk
-#     (the benchmark's smoke run)
+#   apt (with --test): strace (the durability tests count the relay's fsync calls), wrk
+#     (the benchmark's smoke run) and openssl (the attack suite makes RSA-1024 and EC certificates)
 #   pip (with --test): moto with its server and boto3 (the SNS peer of the interop tests)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -11,7 +11,7 @@ with_tests=false
 [ "${1:-}" = "--test" ] && with_tests=true
 
 packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config python3)
-[ "${1:-}" = "--test" ] && packages+=(strace wrk)
+[ "${1:-}" = "--test" ] && packages+=(strace wrk openssl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -55,11 +55,11 @@ func measure<T>(_ body: (Int) throws -> T) rethrows -> (Double, [T]) {
 }
 
 var rows: [(String, Double, String)] = []
-let (parseCost, messages) = try measure { try SNSMessage.parse(body: bodies[$0], typeHeader: "Notification") }
+let (parseCost, messages) = try measure { try SNSMessage.parse(body: bodies[$0], headers: SNSDeliveryHeaders(messageType: "Notification")) }
 rows.append(("parse", parseCost, "SNSMessage.parse: the envelope's JSON, field types"))
 let (precheckCost, _) = measure { verifier.precheck(messages[$0], now: now) }
 rows.append(("precheck", precheckCost, "topic, signature version, freshness, certificate URL policy"))
-let (certificateCost, _) = measure { _ in SigningCertificate.parse(pem: identity.certificatePEM, acceptedNames: AmazonHostPattern.defaultCertificateNames.map { try! AmazonHostPattern($0) }) }
+let (certificateCost, _) = measure { _ in SigningCertificate.parse(pem: identity.certificatePEM, acceptedNames: WholeMatchPattern.defaultCertificateNames.map { try! WholeMatchPattern($0) }) }
 rows.append(("certificate (miss)", certificateCost, "PEM → X.509 → RSA key, once per URL; a hit is a dictionary lookup"))
 let certificate = identity.signingCertificate()
 let (verifyCost, verdicts) = measure { verifier.verifySignature(messages[$0], certificate: certificate, now: now) }

@@ -241,6 +241,12 @@ extension CurlClient {
         if let caFile = configuration.caFile {
             _ = curl_setopt_string(easy, CURLOPT_CAINFO, caFile)
         }
+        switch configuration.proxy {
+        case .fromEnvironment: break
+        // An empty proxy string turns proxying off, environment variables included.
+        case .none: _ = curl_setopt_string(easy, CURLOPT_PROXY, "")
+        case .url(let url): _ = curl_setopt_string(easy, CURLOPT_PROXY, url)
+        }
         var connectTo: UnsafeMutablePointer<curl_slist>?
         for entry in configuration.connectTo {
             connectTo = curl_slist_append(connectTo, entry)

@@ -14,6 +14,8 @@ public struct CurlConfiguration: Sendable {
     public var threads: Int
     /// Sent as User-Agent.
     public var userAgent: String
+    /// Which proxy transfers go through.
+    public var proxy: CurlProxy
 
     public init(
         timeoutSeconds: Int = 10,
@@ -21,13 +23,50 @@ public struct CurlConfiguration: Sendable {
         caFile: String? = nil,
         connectTo: [String] = [],
         threads: Int = 8,
-        userAgent: String = "defender-relay"
+        userAgent: String = "defender-relay",
+        proxy: CurlProxy = .fromEnvironment
     ) {
+        self.proxy = proxy
         self.timeoutSeconds = timeoutSeconds
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.caFile = caFile
         self.connectTo = connectTo
         self.threads = threads
         self.userAgent = userAgent
+    }
+}
+
+/// The proxy outbound transfers use (`outbound.proxy`).
+public enum CurlProxy: Sendable, Equatable {
+    /// What libcurl reads from the environment (`https_proxy`, `ALL_PROXY`, `NO_PROXY`, ...).
+    case fromEnvironment
+    /// No proxy, whatever the environment says.
+    case none
+    /// This proxy URL.
+    case url(String)
+
+    /// One line for the start-up log: which proxy is used, credentials left out.
+    public func describe(environment: [String: String]) -> String {
+        switch self {
+        case .none:
+            return "none (outbound.proxy: none)"
+        case .url(let url):
+            return "\(Self.withoutCredentials(url)) (outbound.proxy)"
+        case .fromEnvironment:
+            // libcurl's order for https URLs: https_proxy, HTTPS_PROXY, then all_proxy, ALL_PROXY.
+            for name in ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+                if let value = environment[name], !value.isEmpty {
+                    let exceptions = environment["no_proxy"] ?? environment["NO_PROXY"]
+                    return "\(Self.withoutCredentials(value)) (from \(name)\(exceptions.map { ", except \($0)" } ?? ""); set outbound.proxy: none to ignore it)"
+                }
+            }
+            return "none (no proxy variable in the environment)"
+        }
+    }
+
+    static func withoutCredentials(_ url: String) -> String {
+        let parts = url.split(separator: "@", maxSplits: 1)
+        guard parts.count == 2, let scheme = parts[0].split(separator: "/", omittingEmptySubsequences: false).first else { return url }
+        return scheme + "//***@" + parts[1]
     }
 }

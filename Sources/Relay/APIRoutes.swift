@@ -2,15 +2,19 @@ import DeviceDefender
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import Storage
 
 /// The read-only query API (`/api/v1`) and `/metrics`.
 enum APIRoutes {
-    static func add(to router: Router<BasicRequestContext>, store: any Store, token: String?) {
+    static func add(to router: Router<BasicRequestContext>, store: any Store, token: String?, metricsToken: String?, logger: Logger) {
         let api = router.group("/api/v1")
         if let token {
-            api.add(middleware: BearerAuthMiddleware(token: token))
+            api.add(middleware: BearerAuthMiddleware(token: token, key: "api.token"))
+        }
+        let answer: @Sendable (() async throws -> any Encodable) async throws -> Response = { body in
+            try await APIRoutes.answer(logger: logger, body)
         }
         api.get("/audits") { request, _ in
             try await answer {
@@ -53,7 +57,11 @@ enum APIRoutes {
         api.get("/subscriptions") { _, _ in
             try await answer { APIModels.SubscriptionList(try await store.subscriptions()) }
         }
-        router.get("/metrics") { _, _ in
+        let metrics = router.group("/metrics")
+        if let metricsToken {
+            metrics.add(middleware: BearerAuthMiddleware(token: metricsToken, key: "metrics.token"))
+        }
+        metrics.get { _, _ in
             do {
                 let text = AuditMetrics.render(try await store.latestChecks(trendLength: 1)) + AuditMetrics.render(deliveries: try await store.deliveryCounts())
                 return Response(
@@ -61,9 +69,15 @@ enum APIRoutes {
                     body: ResponseBody(byteBuffer: ByteBuffer(string: text))
                 )
             } catch {
-                return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be read: \(error)")
+                return storeUnavailable(error, logger: logger)
             }
         }
+    }
+
+    /// A fixed sentence for the caller; the store's own text (hosts, drivers' messages) is logged.
+    static func storeUnavailable(_ error: any Error, logger: Logger) -> Response {
+        logger.warning("store read failed", metadata: ["error": "\(error)"])
+        return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be read just now; the reason is in the relay's log.")
     }
 
     enum APIFailure: Error {
@@ -72,7 +86,7 @@ enum APIRoutes {
 
     /// Maps what a handler throws to the JSON error bodies: 400 for bad parameters, 404, 503
     /// when the store fails.
-    static func answer(_ body: () async throws -> some Encodable) async throws -> Response {
+    static func answer(logger: Logger, _ body: () async throws -> any Encodable) async throws -> Response {
         do {
             return JSONResponse.encode(try await body(), status: .ok)
         } catch let error as APIParameterError {
@@ -80,7 +94,7 @@ enum APIRoutes {
         } catch APIFailure.notFound(let detail) {
             return JSONResponse.problem(status: .notFound, code: "not_found", detail: detail)
         } catch let error as StoreError {
-            return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be read: \(error)")
+            return storeUnavailable(error, logger: logger)
         }
     }
 

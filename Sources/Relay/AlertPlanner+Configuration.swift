@@ -10,12 +10,12 @@ extension AlertPlanner {
         for receiver in configuration.receivers {
             var planned = Receiver(name: receiver.name, kind: receiver.kind)
             if let path = receiver.template {
-                planned.template = try MustacheTemplate(string: String(contentsOfFile: path, encoding: .utf8))
+                planned.template = try WebhookTemplate.parse(String(contentsOfFile: path, encoding: .utf8), path: path)
             }
             if receiver.kind == .email {
                 planned.mailSubject = try receiver.subjectTemplate.map { try MustacheTemplate(string: $0) }
-                planned.mailText = try receiver.textTemplate.map { try MustacheTemplate(string: String(contentsOfFile: $0, encoding: .utf8)) }
-                planned.mailHTML = try receiver.htmlTemplate.map { try MustacheTemplate(string: String(contentsOfFile: $0, encoding: .utf8)) }
+                planned.mailText = try receiver.textTemplate.map { try WebhookTemplate.parse(String(contentsOfFile: $0, encoding: .utf8), path: $0) }
+                planned.mailHTML = try receiver.htmlTemplate.map { try WebhookTemplate.parse(String(contentsOfFile: $0, encoding: .utf8), path: $0) }
             }
             receivers.append(planned)
         }

@@ -20,7 +20,7 @@ public struct AlertSender: Sendable {
         self.receivers = Dictionary(uniqueKeysWithValues: receivers.map { ($0.name, $0) })
         var policies: [String: ReceiverURLPolicy] = [:]
         for receiver in receivers {
-            if let hosts = try? receiver.effectiveAllowedHosts.map(AmazonHostPattern.init) {
+            if let hosts = try? receiver.effectiveAllowedHosts.map(WholeMatchPattern.init) {
                 policies[receiver.name] = ReceiverURLPolicy(allowedHosts: hosts)
             }
         }

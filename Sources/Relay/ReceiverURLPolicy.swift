@@ -3,9 +3,9 @@ import SNS
 /// Every outbound alert URL is checked before any connection: https only, no userinfo, no
 /// port but the default, and a host the receiver's type allows.
 public struct ReceiverURLPolicy: Sendable {
-    public let allowedHosts: [AmazonHostPattern]
+    public let allowedHosts: [WholeMatchPattern]
 
-    public init(allowedHosts: [AmazonHostPattern]) {
+    public init(allowedHosts: [WholeMatchPattern]) {
         self.allowedHosts = allowedHosts
     }
 

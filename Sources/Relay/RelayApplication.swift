@@ -8,17 +8,29 @@ import NIOCore
 import SNS
 import Storage
 
-/// What the application needs from outside: the store, the outbound client and the clock.
+/// What the application needs from outside: the store, the outbound clients and the clock.
 /// The executable builds real ones; tests build the same with test settings.
 public struct RelayDependencies: Sendable {
     public var store: any Store
+    /// Sends alerts.
     public var curl: CurlClient
+    /// Fetches signing certificates and confirms subscriptions, on threads of its own: a flood
+    /// of certificate URLs cannot starve alerts of transfer threads, nor a slow chat service
+    /// hold up the verification of SNS messages.
+    public var awsCurl: CurlClient
+    public var certificateLimits: SigningCertificateCache.Limits
     public var clock: @Sendable () -> SNSInstant
     public var logger: Logger
 
-    public init(store: any Store, curl: CurlClient, clock: @escaping @Sendable () -> SNSInstant = RelayClock.now, logger: Logger) {
+    /// `awsCurl` defaults to `curl` (tests that need one client only).
+    public init(
+        store: any Store, curl: CurlClient, awsCurl: CurlClient? = nil, certificateLimits: SigningCertificateCache.Limits = .init(),
+        clock: @escaping @Sendable () -> SNSInstant = RelayClock.now, logger: Logger
+    ) {
         self.store = store
         self.curl = curl
+        self.awsCurl = awsCurl ?? curl
+        self.certificateLimits = certificateLimits
         self.clock = clock
         self.logger = logger
     }
@@ -36,14 +48,14 @@ public enum RelayClock {
 public func buildIngest(configuration: RelayConfiguration, dependencies: RelayDependencies) throws -> SNSIngest {
     let verifier = try configuration.sns.verifier()
     let planner = configuration.receivers.isEmpty ? nil : try AlertPlanner(configuration: configuration)
-    let urlPolicy = verifier.policy.certificateURLPolicy
     let names = try configuration.sns.certificateNamePatterns()
-    let subscribePolicy = SubscribeURLPolicy(allowedHosts: urlPolicy.allowedHosts)
     return SNSIngest(
         verifier: verifier,
-        subscribeURLPolicy: subscribePolicy,
-        certificates: SigningCertificateCache(curl: dependencies.curl, urlPolicy: urlPolicy, acceptedNames: names, logger: dependencies.logger),
-        confirmer: SubscriptionConfirmer(curl: dependencies.curl, policy: subscribePolicy),
+        certificates: SigningCertificateCache(
+            curl: dependencies.awsCurl, urlPolicy: verifier.policy.certificateURLPolicy, acceptedNames: names,
+            limits: dependencies.certificateLimits, logger: dependencies.logger
+        ),
+        confirmer: SubscriptionConfirmer(curl: dependencies.awsCurl, policy: verifier.policy.subscribeURLPolicy),
         confirmationMode: configuration.sns.confirmSubscriptions,
         store: dependencies.store,
         recorder: MessageRecorder(store: dependencies.store, planner: planner, logger: dependencies.logger),
@@ -69,7 +81,7 @@ public func buildDeliveryService(configuration: RelayConfiguration, dependencies
 
 /// The routes: `POST {sns_path}`, `GET /healthz`, `GET /readyz`, the `/api/v1` query API and
 /// `/metrics`.
-public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, store: any Store) -> Router<BasicRequestContext> {
+public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, store: any Store, logger: Logger) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.get("/healthz") { _, _ in
         JSONResponse.status("ok")
@@ -79,11 +91,13 @@ public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, st
             try await store.checkReady()
             return JSONResponse.status("ready")
         } catch {
-            return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be reached: \(error)")
+            // The error's text (hosts, drivers' messages) goes to the log, not to the caller.
+            logger.warning("readiness check failed", metadata: ["error": "\(error)"])
+            return JSONResponse.problem(status: .serviceUnavailable, code: "store_unavailable", detail: "The store cannot be reached; the reason is in the relay's log.")
         }
     }
 
-    APIRoutes.add(to: router, store: store, token: configuration.api.token)
+    APIRoutes.add(to: router, store: store, token: configuration.api.token, metricsToken: configuration.metrics.token, logger: logger)
 
     let sns = router.group(RouterPath(configuration.server.snsPath))
     if let credentials = configuration.server.basicAuth {
@@ -91,6 +105,8 @@ public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, st
     }
     let maxBody = configuration.server.maxBodyBytes
     let messageTypeHeader = HTTPField.Name("x-amz-sns-message-type")!
+    let topicHeader = HTTPField.Name("x-amz-sns-topic-arn")!
+    let messageIDHeader = HTTPField.Name("x-amz-sns-message-id")!
     let rawDeliveryHeader = HTTPField.Name("x-amz-sns-rawdelivery")!
     sns.post { request, _ -> Response in
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBody {
@@ -104,7 +120,9 @@ public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, st
         }
         let result = await ingest.handle(
             body: Array(buffer: body),
-            typeHeader: request.headers[messageTypeHeader],
+            headers: SNSDeliveryHeaders(
+                messageType: request.headers[messageTypeHeader], topicARN: request.headers[topicHeader], messageID: request.headers[messageIDHeader]
+            ),
             rawDelivery: request.headers[rawDeliveryHeader]?.lowercased() == "true"
         )
         return JSONResponse.ingest(result)
@@ -123,12 +141,17 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let ingest = try buildIngest(configuration: configuration, dependencies: dependencies)
-    let router = buildRouter(configuration: configuration, ingest: ingest, store: dependencies.store)
+    let router = buildRouter(configuration: configuration, ingest: ingest, store: dependencies.store, logger: dependencies.logger)
+    let census = ConnectionGuard.Census(limit: configuration.server.maxConnections)
+    let requestTimeout = TimeAmount.seconds(Int64(configuration.server.requestTimeoutSeconds))
     return Application(
         router: router,
-        // A connection that sends nothing for a minute is closed: a stalled or malicious client
-        // cannot hold connections open forever.
-        server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+        // A connection that sends nothing for a minute is closed; the guard bounds how many
+        // connections there are and how long one request may take to arrive.
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionGuard(census: census, requestTimeout: requestTimeout)],
+            idleTimeout: .seconds(60)
+        )),
         configuration: .init(
             address: .hostname(configuration.server.host, port: configuration.server.port),
             serverName: "defender-relay"

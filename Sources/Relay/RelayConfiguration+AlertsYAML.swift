@@ -74,10 +74,20 @@ extension RelayConfiguration {
             }
             return
         }
+        for (name, value) in receiver.headers {
+            let tokenBytes = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+            guard !name.isEmpty, name.utf8.allSatisfy(tokenBytes.contains) else {
+                throw .invalidValue(key: key + ".headers", reason: "'\(name.prefix(64))' is not an HTTP header name")
+            }
+            // A CR or LF (even a bare CR) would let a value end the header and start another.
+            guard !value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
+                throw .invalidValue(key: key + ".headers." + name, reason: "the value contains a CR, LF or other control character")
+            }
+        }
         guard let url = receiver.url else { throw .invalidValue(key: key + ".url", reason: "required for \(receiver.kind.rawValue)") }
-        let patterns: [AmazonHostPattern]
+        let patterns: [WholeMatchPattern]
         do {
-            patterns = try receiver.effectiveAllowedHosts.map(AmazonHostPattern.init)
+            patterns = try receiver.effectiveAllowedHosts.map(WholeMatchPattern.init)
         } catch {
             throw .invalidValue(key: key + ".allowed_hosts", reason: "not a valid regular expression")
         }

@@ -2,13 +2,18 @@ import SNS
 
 extension RelayConfiguration.SNS {
     /// `cert_url_hosts` compiled; validated at load, so this only throws for hand-built values.
-    public func certificateHostPatterns() throws -> [AmazonHostPattern] {
-        try certURLHosts.map(AmazonHostPattern.init)
+    public func certificateHostPatterns() throws -> [WholeMatchPattern] {
+        try certURLHosts.map(WholeMatchPattern.init)
+    }
+
+    /// `cert_url_paths` compiled.
+    public func certificatePathPatterns() throws -> [WholeMatchPattern] {
+        try certURLPaths.map(WholeMatchPattern.init)
     }
 
     /// `cert_names` compiled.
-    public func certificateNamePatterns() throws -> [AmazonHostPattern] {
-        try certNames.map(AmazonHostPattern.init)
+    public func certificateNamePatterns() throws -> [WholeMatchPattern] {
+        try certNames.map(WholeMatchPattern.init)
     }
 
     /// The verifier for this configuration; `allowedTopics` overrides `allowed_topics` (the
@@ -18,7 +23,7 @@ extension RelayConfiguration.SNS {
             signatureVersions: signatureVersions,
             allowedTopics: allowedTopics ?? AllowedTopics(self.allowedTopics),
             freshness: MessageFreshnessPolicy(maxAgeSeconds: maxMessageAgeSeconds),
-            certificateURLPolicy: SigningCertificateURLPolicy(allowedHosts: try certificateHostPatterns())
+            certificateURLPolicy: SigningCertificateURLPolicy(allowedHosts: try certificateHostPatterns(), allowedPaths: try certificatePathPatterns())
         ))
     }
 }

@@ -17,11 +17,12 @@ extension RelayConfiguration {
         var configuration = RelayConfiguration()
         guard let root, !ConfigNode.isNull(root) else { return configuration }
         let reader = ConfigNode(node: root, key: "", environment: environment)
-        try reader.mapping(known: ["server", "sns", "api", "storage", "outbound", "receivers", "routes", "alerts"]) { key, section throws(ConfigurationError) in
+        try reader.mapping(known: ["server", "sns", "api", "metrics", "storage", "outbound", "receivers", "routes", "alerts"]) { key, section throws(ConfigurationError) in
             switch key {
             case "server": try configuration.server.read(section)
             case "sns": try configuration.sns.read(section)
-            case "api": try configuration.api.read(section)
+            case "api": configuration.api.token = try readToken(section)
+            case "metrics": configuration.metrics.token = try readToken(section)
             case "storage": try configuration.storage.read(section)
             case "receivers": configuration.receivers = try readReceivers(section)
             case "routes": configuration.routes = try readRoutes(section)
@@ -47,10 +48,29 @@ extension RelayConfiguration {
 
     /// Checks what single keys cannot: values that must parse as patterns, URLs or files.
     func validate() throws(ConfigurationError) {
-        for (key, patterns) in [("sns.cert_url_hosts", sns.certURLHosts), ("sns.cert_names", sns.certNames)] {
+        for (key, patterns) in [("sns.cert_url_hosts", sns.certURLHosts), ("sns.cert_url_paths", sns.certURLPaths), ("sns.cert_names", sns.certNames)] {
             guard !patterns.isEmpty else { throw .invalidValue(key: key, reason: "at least one pattern is required") }
-            for pattern in patterns where (try? AmazonHostPattern(pattern)) == nil {
+            for pattern in patterns where (try? WholeMatchPattern(pattern)) == nil {
                 throw .invalidValue(key: key, reason: "'\(pattern)' is not a valid regular expression")
+            }
+        }
+        for pattern in sns.allowedTopics {
+            if let problem = AllowedTopics.problem(with: pattern) {
+                throw .invalidValue(key: "sns.allowed_topics", reason: problem)
+            }
+        }
+        if server.listensBeyondLoopback, api.token == nil {
+            throw .invalidValue(
+                key: "api.token",
+                reason: "required when server.host (\(server.host)) listens beyond loopback: without it anyone who reaches the port can read every stored audit. Set api.token (e.g. ${RELAY_API_TOKEN}; generate one with `openssl rand -hex 24`)"
+            )
+        }
+        if let proxy = outbound.proxy, proxy != "none" {
+            let scheme = proxy.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            guard ["http", "https", "socks5", "socks5h"].contains(scheme.lowercased()), proxy.contains("://"),
+                  !proxy.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F })
+            else {
+                throw .invalidValue(key: "outbound.proxy", reason: "must be none or a proxy URL such as http://proxy.internal:3128")
             }
         }
         do {
@@ -66,8 +86,11 @@ extension RelayConfiguration {
 
 extension RelayConfiguration.Server {
     mutating func read(_ node: ConfigNode) throws(ConfigurationError) {
-        try node.mapping(known: ["host", "port", "sns_path", "max_body_bytes", "basic_auth"]) { key, value throws(ConfigurationError) in
+        let keys = ["host", "port", "sns_path", "max_body_bytes", "basic_auth", "request_timeout_seconds", "max_connections"]
+        try node.mapping(known: keys) { key, value throws(ConfigurationError) in
             switch key {
+            case "request_timeout_seconds": requestTimeoutSeconds = try value.integer(in: 1...600)
+            case "max_connections": maxConnections = try value.integer(in: 1...100_000)
             case "host": host = try value.string()
             case "port": port = try value.integer(in: 0...65535)
             case "sns_path":
@@ -98,7 +121,7 @@ extension RelayConfiguration.Server {
 
 extension RelayConfiguration.SNS {
     mutating func read(_ node: ConfigNode) throws(ConfigurationError) {
-        let keys = ["allowed_topics", "confirm_subscriptions", "signature_versions", "max_message_age_seconds", "cert_url_hosts", "cert_names"]
+        let keys = ["allowed_topics", "confirm_subscriptions", "signature_versions", "max_message_age_seconds", "cert_url_hosts", "cert_url_paths", "cert_names"]
         try node.mapping(known: keys) { key, value throws(ConfigurationError) in
             switch key {
             case "allowed_topics": allowedTopics = try value.strings()
@@ -115,22 +138,26 @@ extension RelayConfiguration.SNS {
                 signatureVersions = versions
             case "max_message_age_seconds": maxMessageAgeSeconds = Int64(try value.integer(in: 60...604_800))
             case "cert_url_hosts": certURLHosts = try value.strings()
+            case "cert_url_paths": certURLPaths = try value.strings()
             default: certNames = try value.strings()
             }
         }
     }
 }
 
-extension RelayConfiguration.API {
-    mutating func read(_ node: ConfigNode) throws(ConfigurationError) {
+extension RelayConfiguration {
+    /// `api:` and `metrics:` hold one `token`, a bearer secret of 16 characters or more.
+    static func readToken(_ node: ConfigNode) throws(ConfigurationError) -> String? {
+        var token: String?
         try node.mapping(known: ["token"]) { _, value throws(ConfigurationError) in
             if value.isNull { token = nil; return }
             let text = try value.string()
-            guard text.count >= 16 else {
-                throw .invalidValue(key: value.key, reason: "must be at least 16 characters")
+            guard text.count >= 16, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw .invalidValue(key: value.key, reason: "must be at least 16 printable ASCII characters without spaces")
             }
             token = text
         }
+        return token
     }
 }
 
@@ -148,8 +175,9 @@ extension RelayConfiguration.Storage {
 
 extension RelayConfiguration.Outbound {
     mutating func read(_ node: ConfigNode) throws(ConfigurationError) {
-        try node.mapping(known: ["timeout_seconds", "ca_file", "connect_to"]) { key, value throws(ConfigurationError) in
+        try node.mapping(known: ["timeout_seconds", "ca_file", "connect_to", "proxy"]) { key, value throws(ConfigurationError) in
             switch key {
+            case "proxy": proxy = value.isNull ? nil : try value.string()
             case "timeout_seconds": timeoutSeconds = try value.integer(in: 1...300)
             case "ca_file": caFile = value.isNull ? nil : try value.string()
             default:

@@ -28,6 +28,16 @@ public struct RelayConfiguration: Sendable {
         /// `basic_auth`: when set, the SNS endpoint requires these credentials (put them in the
         /// subscription URL as `https://user:password@host/sns`).
         public var basicAuth: BasicAuth?
+        /// `request_timeout_seconds`: a request's headers and body must arrive within this, or
+        /// the connection is closed: a client dripping one byte at a time cannot hold it.
+        public var requestTimeoutSeconds = 30
+        /// `max_connections`: connections accepted at once; more are closed on arrival.
+        public var maxConnections = 1024
+
+        /// Whether `host` reaches beyond this machine (anything but a loopback address).
+        public var listensBeyondLoopback: Bool {
+            !(host == "localhost" || host == "::1" || host.hasPrefix("127."))
+        }
 
         public init() {}
     }
@@ -50,16 +60,28 @@ public struct RelayConfiguration: Sendable {
         /// `max_message_age_seconds`: the replay window.
         public var maxMessageAgeSeconds: Int64 = 3600
         /// `cert_url_hosts`: hosts SigningCertURL and SubscribeURL may name (whole-match regexes).
-        public var certURLHosts: [String] = AmazonHostPattern.defaultCertificateHosts
+        public var certURLHosts: [String] = WholeMatchPattern.defaultCertificateHosts
+        /// `cert_url_paths`: paths a SigningCertURL may name (whole-match regexes).
+        public var certURLPaths: [String] = WholeMatchPattern.defaultCertificatePaths
         /// `cert_names`: accepted subject CN / DNS SAN of signing certificates (whole-match regexes).
-        public var certNames: [String] = AmazonHostPattern.defaultCertificateNames
+        public var certNames: [String] = WholeMatchPattern.defaultCertificateNames
 
         public init() {}
     }
 
     /// `api.*`
     public struct API: Sendable {
-        /// `token`: the bearer token the `/api` routes require.
+        /// `token`: the bearer token the `/api` routes require. Required when `server.host`
+        /// listens beyond loopback.
+        public var token: String?
+
+        public init() {}
+    }
+
+    /// `metrics.*`
+    public struct Metrics: Sendable {
+        /// `token`: when set, `/metrics` requires it as a bearer token. The metrics name
+        /// accounts and count non-compliant resources per check: a map of the fleet's weak spots.
         public var token: String?
 
         public init() {}
@@ -88,6 +110,10 @@ public struct RelayConfiguration: Sendable {
         public var caFile: String?
         /// `connect_to`: curl `--connect-to` entries `HOST:PORT:CONNECT_HOST:CONNECT_PORT`.
         public var connectTo: [String] = []
+        /// `proxy`: nil uses the proxy the environment names (`https_proxy`, `ALL_PROXY`, as
+        /// libcurl reads them), `none` uses no proxy whatever the environment says, a URL uses
+        /// that proxy. The relay logs at start which one outbound requests use.
+        public var proxy: String?
 
         public init() {}
     }
@@ -101,6 +127,7 @@ public struct RelayConfiguration: Sendable {
     public var server = Server()
     public var sns = SNS()
     public var api = API()
+    public var metrics = Metrics()
     public var storage = Storage()
     public var outbound = Outbound()
 

@@ -12,7 +12,6 @@ import Storage
 /// together).
 public struct SNSIngest: Sendable {
     let verifier: SNSMessageVerifier
-    let subscribeURLPolicy: SubscribeURLPolicy
     let certificates: SigningCertificateCache
     let confirmer: SubscriptionConfirmer
     let confirmationMode: RelayConfiguration.ConfirmationMode
@@ -25,14 +24,13 @@ public struct SNSIngest: Sendable {
     let planner: AlertPlanner?
 
     public init(
-        verifier: SNSMessageVerifier, subscribeURLPolicy: SubscribeURLPolicy, certificates: SigningCertificateCache,
+        verifier: SNSMessageVerifier, certificates: SigningCertificateCache,
         confirmer: SubscriptionConfirmer, confirmationMode: RelayConfiguration.ConfirmationMode, store: any Store,
         recorder: MessageRecorder, clock: @escaping @Sendable () -> SNSInstant, logger: Logger, planner: AlertPlanner? = nil
     ) {
         self.planner = planner
         self.recorder = recorder
         self.verifier = verifier
-        self.subscribeURLPolicy = subscribeURLPolicy
         self.certificates = certificates
         self.confirmer = confirmer
         self.confirmationMode = confirmationMode
@@ -41,13 +39,13 @@ public struct SNSIngest: Sendable {
         self.logger = logger
     }
 
-    /// Handles one POSTed body. `typeHeader` is `x-amz-sns-message-type`; `rawDelivery` is true
-    /// when `x-amz-sns-rawdelivery: true` was sent.
-    public func handle(body: [UInt8], typeHeader: String?, rawDelivery: Bool) async -> IngestResult {
+    /// Handles one POSTed body with its `x-amz-sns-*` headers; `rawDelivery` is true when
+    /// `x-amz-sns-rawdelivery: true` was sent.
+    public func handle(body: [UInt8], headers: SNSDeliveryHeaders, rawDelivery: Bool) async -> IngestResult {
         let message: SNSMessage
         do throws(SNSEnvelopeError) {
             if rawDelivery { throw .notAnEnvelope }
-            message = try SNSMessage.parse(body: body, typeHeader: typeHeader)
+            message = try SNSMessage.parse(body: body, headers: headers)
         } catch {
             logger.warning("sns message refused", metadata: ["outcome": "\(error.code)", "bytes": "\(body.count)"])
             return IngestResult(status: 400, code: error.code, detail: error.detail)
@@ -55,7 +53,7 @@ public struct SNSIngest: Sendable {
         var logger = MessageLogger(base: logger, message: message)
 
         let now = clock()
-        if let rejection = precheck(message, now: now) {
+        if let rejection = verifier.precheck(message, now: now) {
             return refuse(rejection, message, logger)
         }
         let certificate: SigningCertificate
@@ -65,8 +63,15 @@ public struct SNSIngest: Sendable {
         case .failure(.rejected(let rejection)):
             return refuse(rejection, message, logger)
         case .failure(.unavailable(let reason)):
-            logger.warning("sns message deferred", metadata: ["outcome": "signing_cert_unavailable"])
-            return IngestResult(status: 503, code: "signing_cert_unavailable", detail: reason, messageID: message.messageID)
+            // The reason (libcurl's text: internal hosts, proxies) goes to the log only.
+            logger.warning("sns message deferred", metadata: ["outcome": "signing_cert_unavailable", "reason": "\(reason)"])
+            return IngestResult(status: 503, code: "signing_cert_unavailable", detail: SigningCertificateCache.unavailableSentence, messageID: message.messageID)
+        case .failure(.busy(let reason)):
+            logger.warning("sns message deferred", metadata: ["outcome": "signing_cert_busy", "reason": "\(reason)"])
+            return IngestResult(
+                status: 503, code: "signing_cert_busy",
+                detail: "Too many signing certificates are being fetched or were asked for lately; SNS will retry.", messageID: message.messageID
+            )
         }
         if case .rejected(let rejection) = verifier.verifySignature(message, certificate: certificate, now: now) {
             return refuse(rejection, message, logger)
@@ -100,15 +105,6 @@ public struct SNSIngest: Sendable {
         // than storing it. Each one is in the store; refusals are logged as warnings.
         logger.debug("sns message accepted", metadata: ["outcome": "\(code)"])
         return IngestResult(status: 200, code: code, messageID: message.messageID)
-    }
-
-    private func precheck(_ message: SNSMessage, now: SNSInstant) -> SNSRejection? {
-        if let rejection = verifier.precheck(message, now: now) { return rejection }
-        if message.type == .subscriptionConfirmation, let url = message.subscribeURL,
-           let violation = subscribeURLPolicy.check(url, topicARN: message.topicARN) {
-            return .subscribeURLRejected(url: url, reason: violation)
-        }
-        return nil
     }
 
     private func effect(of message: SNSMessage) -> SubscriptionEffect {
@@ -155,11 +151,17 @@ public struct SNSIngest: Sendable {
         case .transientFailure(let reason):
             try? await store.markConfirmationFailed(topicARN: message.topicARN, reason: reason, at: now)
             logger.warning("sns subscription confirmation deferred", metadata: ["outcome": "confirm_retry", "reason": "\(reason)"])
-            return IngestResult(status: 503, code: "subscription_confirm_unavailable", detail: reason, messageID: message.messageID)
+            return IngestResult(
+                status: 503, code: "subscription_confirm_unavailable",
+                detail: "AWS could not be reached to confirm the subscription just now; SNS will retry.", messageID: message.messageID
+            )
         case .permanentFailure(let reason):
             try? await store.markConfirmationFailed(topicARN: message.topicARN, reason: reason, at: now)
             logger.error("sns subscription confirmation failed", metadata: ["outcome": "confirm_failed", "reason": "\(reason)"])
-            return IngestResult(status: 200, code: "pending_confirmation", detail: reason, messageID: message.messageID)
+            return IngestResult(
+                status: 200, code: "pending_confirmation",
+                detail: "AWS refused the confirmation; the reason is in the relay's log and in `defender-relay subscriptions list`.", messageID: message.messageID
+            )
         }
     }
 

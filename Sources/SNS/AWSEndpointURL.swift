@@ -62,6 +62,12 @@ public struct AWSEndpointURL: Sendable, Equatable {
         return .success(AWSEndpointURL(host: hostPart.lowercased(), path: path, query: query))
     }
 
+    /// The host of a URL that parses, else nil.
+    public static func host(of text: String) -> String? {
+        if case .success(let url) = parse(text) { return url.host }
+        return nil
+    }
+
     /// The query's parameters in order, with `+` and percent-escapes decoded.
     public var queryItems: [(name: String, value: String)] {
         guard let query, !query.isEmpty else { return [] }

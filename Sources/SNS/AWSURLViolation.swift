@@ -17,9 +17,15 @@ public enum AWSURLViolation: Error, Sendable, Equatable {
         case .hasUserinfo: "it carries user information before the host"
         case .hasPort: "it names a port other than the default"
         case .hostNotAllowed(let host): "host '\(host.prefix(120))' is not an allowed host"
-        case .pathNotPEM: "its path does not end in .pem or it has a query"
+        case .pathNotPEM: "its path is not an SNS certificate file (sns.cert_url_paths) or it has a query"
         case .notAConfirmationRequest: "it is not an Action=ConfirmSubscription request on path /"
         case .hasFragment: "it carries a fragment"
         }
+    }
+
+    /// Whether the rule broken is the host list (`sns.cert_url_hosts`), not the URL's shape.
+    public var isHostRule: Bool {
+        if case .hostNotAllowed = self { return true }
+        return false
     }
 }

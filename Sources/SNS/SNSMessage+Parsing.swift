@@ -11,13 +11,19 @@ extension SNSMessage {
     /// repeated keys make it no envelope at all, so no field can mean one thing to this parser
     /// and another to the signer.
     ///
-    /// - Parameter typeHeader: the `x-amz-sns-message-type` header, when present; it must agree with `Type`.
-    public static func parse(body: [UInt8], typeHeader: String? = nil) throws(SNSEnvelopeError) -> SNSMessage {
+    /// - Parameter headers: the `x-amz-sns-*` headers sent with the body; each one present must
+    ///   agree with its field.
+    public static func parse(body: [UInt8], headers: SNSDeliveryHeaders = SNSDeliveryHeaders()) throws(SNSEnvelopeError) -> SNSMessage {
         let document: JSONValue
         do {
             document = try JSONValue.parse(body)
         } catch {
             if let key = error.repeatedKey { throw .repeatedField(key) }
+            // A body that starts as a JSON object but is not one was meant as an envelope: say
+            // what is wrong with it. Anything else is most likely a raw delivery.
+            if body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") {
+                throw .malformedJSON(error.description)
+            }
             throw .notAnEnvelope
         }
         guard case .object(let fields) = document, envelopeMarkers.contains(where: { fields[$0] != nil }) else {
@@ -38,7 +44,7 @@ extension SNSMessage {
 
         let typeName = try string("Type")
         guard let type = SNSMessageType(rawValue: typeName) else { throw .unknownType(typeName) }
-        if let typeHeader, typeHeader != typeName {
+        if let typeHeader = headers.messageType, typeHeader != typeName {
             throw .typeHeaderMismatch(header: typeHeader, body: typeName)
         }
         let timestamp = try string("Timestamp")
@@ -53,7 +59,9 @@ extension SNSMessage {
             type: type,
             messageID: try string("MessageId"),
             topicARN: try string("TopicArn"),
-            subject: try optionalString("Subject"),
+            // Only a Notification signs its Subject: on another type it would be an unsigned
+            // value stored as if it were, so it is not read at all.
+            subject: type == .notification ? try optionalString("Subject") : nil,
             message: try string("Message"),
             timestamp: timestamp,
             sentAt: sentAt,
@@ -72,6 +80,21 @@ extension SNSMessage {
         }
         guard !message.messageID.isEmpty else { throw .missingField("MessageId") }
         guard !message.topicARN.isEmpty else { throw .missingField("TopicArn") }
+        let signedFields: [(String, String?)] = [
+            ("MessageId", message.messageID), ("TopicArn", message.topicARN), ("Subject", message.subject),
+            ("SubscribeURL", message.subscribeURL), ("Token", message.token),
+        ]
+        for case let (name, value?) in signedFields {
+            if let problem = SignedFieldSyntax.problem(field: name, value: value) {
+                throw .malformedField(name, reason: problem)
+            }
+        }
+        if let header = headers.topicARN, header != message.topicARN {
+            throw .headerMismatch(name: "x-amz-sns-topic-arn", header: header, body: message.topicARN)
+        }
+        if let header = headers.messageID, header != message.messageID {
+            throw .headerMismatch(name: "x-amz-sns-message-id", header: header, body: message.messageID)
+        }
         return message
     }
 }

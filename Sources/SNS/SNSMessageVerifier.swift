@@ -4,7 +4,8 @@ import _CryptoExtras
 
 /// Verifies SNS messages exactly as AWS specifies, in two steps so that nothing is fetched for
 /// a message that can be refused on its face:
-/// 1. `precheck`: accepted SignatureVersion, allowed topic, fresh Timestamp, SigningCertURL policy;
+/// 1. `precheck`: accepted SignatureVersion, allowed topic, fresh Timestamp, SigningCertURL
+///    policy and, for confirmations, SubscribeURL policy;
 /// 2. `verifySignature`: certificate validity at `now`, then RSA PKCS#1 v1.5 with SHA1
 ///    (SignatureVersion 1) or SHA256 (2) over the string to sign.
 public struct SNSMessageVerifier: Sendable {
@@ -14,17 +15,24 @@ public struct SNSMessageVerifier: Sendable {
         public var allowedTopics: AllowedTopics
         public var freshness: MessageFreshnessPolicy
         public var certificateURLPolicy: SigningCertificateURLPolicy
+        /// The SubscribeURL a confirmation carries must pass this (it is visited to confirm, so
+        /// it is an outbound URL like the certificate's), whoever asks: `serve` and `verify`
+        /// judge a confirmation alike.
+        public var subscribeURLPolicy: SubscribeURLPolicy
 
+        /// `subscribeURLPolicy` defaults to the certificate URL's hosts.
         public init(
             signatureVersions: Set<String> = ["1", "2"],
             allowedTopics: AllowedTopics,
             freshness: MessageFreshnessPolicy = MessageFreshnessPolicy(),
-            certificateURLPolicy: SigningCertificateURLPolicy
+            certificateURLPolicy: SigningCertificateURLPolicy,
+            subscribeURLPolicy: SubscribeURLPolicy? = nil
         ) {
             self.signatureVersions = signatureVersions
             self.allowedTopics = allowedTopics
             self.freshness = freshness
             self.certificateURLPolicy = certificateURLPolicy
+            self.subscribeURLPolicy = subscribeURLPolicy ?? SubscribeURLPolicy(allowedHosts: certificateURLPolicy.allowedHosts)
         }
     }
 
@@ -48,6 +56,10 @@ public struct SNSMessageVerifier: Sendable {
         if let violation = policy.certificateURLPolicy.check(message.signingCertURL) {
             return .certificateURLRejected(url: message.signingCertURL, reason: violation)
         }
+        if message.type != .notification, let url = message.subscribeURL,
+           let violation = policy.subscribeURLPolicy.check(url, topicARN: message.topicARN) {
+            return .subscribeURLRejected(url: url, reason: violation)
+        }
         return nil
     }
 
@@ -56,7 +68,10 @@ public struct SNSMessageVerifier: Sendable {
         if let invalid = certificate.checkValidity(at: now) {
             return .rejected(invalid)
         }
-        guard let signatureBytes = Data(base64Encoded: message.signature), !signatureBytes.isEmpty else {
+        // An RSA signature is exactly as long as the key's modulus; anything else is no signature.
+        guard let signatureBytes = Data(base64Encoded: message.signature),
+              signatureBytes.count == (certificate.publicKey.keySizeInBits + 7) / 8
+        else {
             return .rejected(.signatureMalformed)
         }
         let signature = _RSA.Signing.RSASignature(rawRepresentation: signatureBytes)

@@ -32,11 +32,11 @@ public enum SNSRejection: Error, Sendable, Equatable {
         case .signatureVersionNotAccepted(let version):
             "SignatureVersion '\(version.prefix(16))' is not accepted here (sns.signature_versions)."
         case .signatureMalformed:
-            "The Signature field is not valid base64."
+            "The Signature field is not base64 of an RSA signature as long as the signing key."
         case .signatureMismatch:
             "The signature does not match the signed fields of this message under the signing certificate."
         case .certificateURLRejected(let url, let reason):
-            "SigningCertURL '\(url.prefix(200))' is not an AWS SNS certificate URL: \(reason.sentence) (sns.cert_url_hosts)."
+            "SigningCertURL '\(url.prefix(200))' is not an AWS SNS certificate URL: \(reason.sentence)\(reason.isHostRule ? " (sns.cert_url_hosts)" : "")."
         case .certificateUnusable(let reason):
             "The signing certificate cannot be used: \(reason)."
         case .subscribeURLRejected(let url, let reason):

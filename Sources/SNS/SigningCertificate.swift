@@ -17,7 +17,7 @@ public struct SigningCertificate: Sendable {
     /// The smallest RSA key accepted. AWS moved off 1024-bit keys in 2014.
     public static let minimumKeyBits = 2048
 
-    public static func parse(pem: String, acceptedNames: [AmazonHostPattern]) -> Result<SigningCertificate, SNSRejection> {
+    public static func parse(pem: String, acceptedNames: [WholeMatchPattern]) -> Result<SigningCertificate, SNSRejection> {
         func unusable(_ reason: String) -> Result<SigningCertificate, SNSRejection> {
             .failure(.certificateUnusable(reason: reason))
         }

@@ -1,16 +1,27 @@
 /// Decides whether a message's SigningCertURL may be fetched at all: https only, no userinfo,
-/// the default port, a path ending in `.pem` with no query, and a host matching one of the
-/// configured patterns. Checked before any outbound connection.
+/// the default port, no query, a host and a path matching the configured patterns
+/// (`sns.cert_url_hosts`, `sns.cert_url_paths`). Checked before any outbound connection.
 public struct SigningCertificateURLPolicy: Sendable {
-    public let allowedHosts: [AmazonHostPattern]
+    public let allowedHosts: [WholeMatchPattern]
+    public let allowedPaths: [WholeMatchPattern]
     /// The verdict for each recent URL: nil, allowed; else why not.
     private let verdicts = BoundedMemo<AWSURLViolation?>(capacity: SigningCertificateURLPolicy.rememberedURLs)
 
     /// How many URL verdicts are remembered at most (`BoundedMemo`).
     public static let rememberedURLs = 256
 
-    public init(allowedHosts: [AmazonHostPattern]) {
+    public init(allowedHosts: [WholeMatchPattern], allowedPaths: [WholeMatchPattern]) {
         self.allowedHosts = allowedHosts
+        self.allowedPaths = allowedPaths
+    }
+
+    /// The defaults: SNS's regional endpoints and its certificate file names (a new policy,
+    /// with its own memo, on each use).
+    public static var standard: SigningCertificateURLPolicy {
+        SigningCertificateURLPolicy(
+            allowedHosts: WholeMatchPattern.defaultCertificateHosts.map { try! WholeMatchPattern($0) },
+            allowedPaths: WholeMatchPattern.defaultCertificatePaths.map { try! WholeMatchPattern($0) }
+        )
     }
 
     /// How many verdicts are remembered now (for tests).
@@ -29,7 +40,7 @@ public struct SigningCertificateURLPolicy: Sendable {
         case .success(let value): parsed = value
         }
         guard allowedHosts.anyMatches(parsed.host) else { return .hostNotAllowed(parsed.host) }
-        guard parsed.query == nil, parsed.path.lowercased().hasSuffix(".pem"), parsed.path.count > 5 else {
+        guard parsed.query == nil, allowedPaths.anyMatches(parsed.path) else {
             return .pathNotPEM
         }
         return nil

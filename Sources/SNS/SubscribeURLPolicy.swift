@@ -2,9 +2,9 @@
 /// as certificate URLs, and it must be an `Action=ConfirmSubscription` request on path `/` for
 /// the message's own topic.
 public struct SubscribeURLPolicy: Sendable {
-    public let allowedHosts: [AmazonHostPattern]
+    public let allowedHosts: [WholeMatchPattern]
 
-    public init(allowedHosts: [AmazonHostPattern]) {
+    public init(allowedHosts: [WholeMatchPattern]) {
         self.allowedHosts = allowedHosts
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Curl
 import Hummingbird
 import Logging
@@ -18,10 +19,15 @@ struct Serve: AsyncParsableCommand {
         }
         try await StoreFactory.withStore(url: configuration.storage.url, logger: logger) { store in
             let curl = CurlClient(configuration: CurlConfiguration(configuration.outbound))
+            // Certificate fetches and confirmations get transfer threads of their own.
+            var awsConfiguration = CurlConfiguration(configuration.outbound)
+            awsConfiguration.threads = SigningCertificateCache.Limits().maxConcurrentFetches + 1
+            let awsCurl = CurlClient(configuration: awsConfiguration)
+            logger.info("outbound requests use proxy: \(curl.configuration.proxy.describe(environment: ProcessInfo.processInfo.environment))")
             let host = configuration.server.host
             let app = try buildApplication(
                 configuration: configuration,
-                dependencies: RelayDependencies(store: store, curl: curl, logger: logger)
+                dependencies: RelayDependencies(store: store, curl: curl, awsCurl: awsCurl, logger: logger)
             ) { port in
                 logger.info("defender-relay listening", metadata: ["address": "\(host):\(port)", "sns_path": "\(configuration.server.snsPath)"])
             }
@@ -29,9 +35,11 @@ struct Serve: AsyncParsableCommand {
                 try await app.runService()
             } catch {
                 await curl.shutdown()
+                await awsCurl.shutdown()
                 throw error
             }
             await curl.shutdown()
+            await awsCurl.shutdown()
         }
         logger.info("defender-relay stopped")
     }
@@ -43,7 +51,8 @@ extension CurlConfiguration {
             timeoutSeconds: outbound.timeoutSeconds,
             connectTimeoutSeconds: min(5, outbound.timeoutSeconds),
             caFile: outbound.caFile,
-            connectTo: outbound.connectTo
+            connectTo: outbound.connectTo,
+            proxy: outbound.proxy.map { $0 == "none" ? CurlProxy.none : CurlProxy.url($0) } ?? .fromEnvironment
         )
     }
 }

@@ -73,9 +73,9 @@ struct Subscriptions: AsyncParsableCommand {
             guard subscription.status == .pending, let subscribeURL = subscription.subscribeURL else {
                 throw CommandFailure("The subscription to \(topicARN) is \(subscription.status.rawValue), not pending.")
             }
-            let hosts = try configuration.sns.certificateHostPatterns()
+            let policy = try configuration.sns.verifier().policy.subscribeURLPolicy
             let outcome = try await CurlClient.withClient(configuration: CurlConfiguration(configuration.outbound)) { curl in
-                await SubscriptionConfirmer(curl: curl, policy: SubscribeURLPolicy(allowedHosts: hosts))
+                await SubscriptionConfirmer(curl: curl, policy: policy)
                     .confirm(subscribeURL: subscribeURL, topicARN: topicARN)
             }
             let now = RelayClock.now().millisecondsSince1970

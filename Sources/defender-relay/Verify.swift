@@ -50,9 +50,9 @@ struct Verify: AsyncParsableCommand {
             return (false, "NOT GENUINE (\(error.code)): \(error.detail)")
         }
         let verifier: SNSMessageVerifier
-        let names: [AmazonHostPattern]
+        let names: [WholeMatchPattern]
         do {
-            verifier = try configuration.sns.verifier(allowedTopics: AllowedTopics(["*"]))
+            verifier = try configuration.sns.verifier(allowedTopics: .anyTopic)
             names = try configuration.sns.certificateNamePatterns()
         } catch {
             return (false, "NOT VERIFIED: invalid sns.cert_url_hosts or sns.cert_names: \(error)")
@@ -77,7 +77,7 @@ struct Verify: AsyncParsableCommand {
         switch certificate {
         case .failure(.rejected(let rejection)):
             return (false, "NOT GENUINE (\(rejection.code)): \(rejection.detail)")
-        case .failure(.unavailable(let reason)):
+        case .failure(.unavailable(let reason)), .failure(.busy(let reason)):
             return (false, "NOT VERIFIED (signing_cert_unavailable): \(reason)")
         case .success(let certificate):
             switch verifier.verifySignature(message, certificate: certificate, now: now) {

@@ -72,7 +72,7 @@ struct ConfigurationTests {
         ("outbound:\n  connect_to: ['host:443']", .invalidValue(key: "outbound.connect_to", reason: "'host:443' is not HOST:PORT:CONNECT_HOST:CONNECT_PORT")),
         ("outbound:\n  ca_file: /nonexistent/ca.pem", .invalidValue(key: "outbound.ca_file", reason: "/nonexistent/ca.pem is not a readable file")),
         ("api:\n  token: ${RELAY_API_TOKEN}", .missingEnvironmentVariable(key: "api.token", variable: "RELAY_API_TOKEN")),
-        ("api:\n  token: short", .invalidValue(key: "api.token", reason: "must be at least 16 characters")),
+        ("api:\n  token: short", .invalidValue(key: "api.token", reason: "must be at least 16 printable ASCII characters without spaces")),
         ("server:\n  basic_auth:\n    username: sns", .invalidValue(key: "server.basic_auth.password", reason: "a non-empty password is required")),
     ])
     func refusesBadConfigurationNamingTheKey(_ yaml: String, _ expected: ConfigurationError) {

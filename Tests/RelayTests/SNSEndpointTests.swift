@@ -55,7 +55,7 @@ struct SNSEndpointTests {
 
     @Test func concurrentMissesShareOneCertificateFetch() async throws {
         try await withRelay { fake, harness, client in
-            let url = try fake.publish(.shared, name: "SimpleNotificationService-concurrent.pem")
+            let url = try fake.publish(.shared, name: FakeAWS.certificateName())
             let envelopes = try (0..<24).map { try notification(url, message: "burst \($0)") }
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for envelope in envelopes { group.addTask { try await client.postSNS(envelope).status } }
@@ -181,7 +181,7 @@ struct SNSEndpointTests {
             let response = try await client.postSNS(try notification(url))
             #expect(response.status == .forbidden)
             #expect(response.code == "signing_cert_url_rejected")
-            #expect(response.detail?.contains("sns.cert_url_hosts") == true)
+            #expect(response.detail?.contains("is not an AWS SNS certificate URL") == true)
             #expect(fake.requests().isEmpty, "the relay connected for \(url)")
             #expect(try await harness.store.messageCount() == 0)
         }
@@ -201,16 +201,17 @@ struct SNSEndpointTests {
             #expect(impostorResponse.code == "signature_mismatch")
 
             let wrongName = try TestSigningIdentity(commonName: "evil.example")
-            let wrongURL = try fake.publish(wrongName, name: "SimpleNotificationService-wrongname.pem")
+            let wrongURL = try fake.publish(wrongName, name: FakeAWS.certificateName())
             let wrongNameResponse = try await client.postSNS(try notification(wrongURL).signed(with: wrongName))
             #expect(wrongNameResponse.status == .forbidden)
             #expect(wrongNameResponse.code == "signing_cert_unusable")
 
-            let missing = try await client.postSNS(try notification("https://sns.us-east-1.amazonaws.com/missing/SimpleNotificationService-gone.pem"))
+            let missing = try await client.postSNS(try notification("https://sns.us-east-1.amazonaws.com/\(FakeAWS.certificateName())"))
             #expect(missing.status == .forbidden)
             #expect(missing.code == "signing_cert_unusable")
 
-            let huge = try await client.postSNS(try notification("https://sns.us-east-1.amazonaws.com/huge/SimpleNotificationService-big.pem"))
+            let hugeURL = try fake.publish(document: String(repeating: "A", count: 100 * 1024), name: FakeAWS.certificateName())
+            let huge = try await client.postSNS(try notification(hugeURL))
             #expect(huge.status == .forbidden)
             #expect(huge.code == "signing_cert_unusable")
 
@@ -220,12 +221,12 @@ struct SNSEndpointTests {
 
     @Test func anUnreachableCertificateHostAsksSNSToRetry() async throws {
         try await withRelay { fake, harness, client in
-            let failing = try await client.postSNS(try notification("https://sns.us-east-1.amazonaws.com/status-503/SimpleNotificationService-x.pem"))
+            let failing = try await client.postSNS(try notification(try fake.publish(document: "", name: FakeAWS.certificateName(), status: 503)))
             #expect(failing.status == .serviceUnavailable)
             #expect(failing.code == "signing_cert_unavailable")
 
             // A region the test network does not route: connection refused, also a 503.
-            let unreachable = try await client.postSNS(try notification("https://sns.ap-south-1.amazonaws.com/SimpleNotificationService-x.pem"))
+            let unreachable = try await client.postSNS(try notification("https://sns.ap-south-1.amazonaws.com/\(FakeAWS.certificateName())"))
             #expect(unreachable.status == .serviceUnavailable)
             #expect(try await harness.store.messageCount() == 0)
         }

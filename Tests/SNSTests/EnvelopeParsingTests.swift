@@ -7,7 +7,7 @@ struct EnvelopeParsingTests {
         var envelope = envelope
         if envelope.fields["Signature"] == nil, envelope.fields["Type"] != nil { envelope.fields["Signature"] = "c2ln" }
         do {
-            _ = try SNSMessage.parse(body: envelope.body, typeHeader: header)
+            _ = try SNSMessage.parse(body: envelope.body, headers: SNSDeliveryHeaders(messageType: header))
             return nil
         } catch {
             return error
@@ -59,10 +59,15 @@ struct EnvelopeParsingTests {
         "plain text payload",
         "",
         "[1,2,3]",
-        #"{"Type": "#,
     ])
     func rawDeliveryIsNotAnEnvelope(_ body: String) {
         #expect(throws: SNSEnvelopeError.notAnEnvelope) { try SNSMessage.parse(body: Array(body.utf8)) }
+    }
+
+    /// A body that starts as a JSON object but is not one was meant as an envelope: the answer
+    /// says what is wrong with it rather than suggesting raw delivery.
+    @Test func aBrokenObjectIsMalformedJSON() {
+        #expect(throws: SNSEnvelopeError.malformedJSON("unexpected end of input at byte 9")) { try SNSMessage.parse(body: Array(#"{"Type": "#.utf8)) }
     }
 
     /// A field named twice could mean one value to this reader and another to the signer's:

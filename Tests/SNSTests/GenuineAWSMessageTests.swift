@@ -21,7 +21,7 @@ struct GenuineAWSMessageTests {
         }
     }()
 
-    static let names = AmazonHostPattern.defaultCertificateNames.map { try! AmazonHostPattern($0) }
+    static let names = WholeMatchPattern.defaultCertificateNames.map { try! WholeMatchPattern($0) }
 
     static func load(_ testCase: Case) throws -> (message: SNSMessage, body: [UInt8], certificatePEM: String, stringToSign: String) {
         let folder = fixtures.appendingPathComponent(testCase.folder)
@@ -34,8 +34,8 @@ struct GenuineAWSMessageTests {
 
     static func verifier() -> SNSMessageVerifier {
         SNSMessageVerifier(policy: .init(
-            allowedTopics: AllowedTopics(["*"]),
-            certificateURLPolicy: SigningCertificateURLPolicy(allowedHosts: AmazonHostPattern.defaultCertificateHosts.map { try! AmazonHostPattern($0) })
+            allowedTopics: .anyTopic,
+            certificateURLPolicy: SigningCertificateURLPolicy.standard
         ))
     }
 

@@ -14,7 +14,8 @@ struct AllowedTopicsTests {
 
     @Test func emptyListAllowsNothing() {
         #expect(!AllowedTopics([]).allows("arn:aws:sns:us-east-1:123456789012:audits"))
-        #expect(AllowedTopics(["*"]).allows("anything"))
+        #expect(!AllowedTopics(["*"]).allows("arn:aws:sns:us-east-1:123456789012:audits"))
+        #expect(AllowedTopics.anyTopic.allows("arn:aws:sns:us-east-1:123456789012:audits"))
     }
 }
 

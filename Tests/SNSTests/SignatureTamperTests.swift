@@ -21,8 +21,8 @@ struct SignatureTamperTests {
     }
 
     static let verifier = SNSMessageVerifier(policy: .init(
-        allowedTopics: AllowedTopics(["*"]),
-        certificateURLPolicy: SigningCertificateURLPolicy(allowedHosts: [try! AmazonHostPattern(#"sns\.[a-z0-9-]+\.amazonaws\.com"#)])
+        allowedTopics: AllowedTopics(["arn:aws:sns:*:123456789012:*"]),
+        certificateURLPolicy: .standard
     ))
 
     func verdict(_ envelope: TestEnvelope) throws -> SNSVerdict {
@@ -50,7 +50,12 @@ struct SignatureTamperTests {
             let value = tampered.fields[field]!
             // Keep the value well-formed where the parser checks it (Timestamp).
             tampered.fields[field] = field == "Timestamp" ? value.replacingOccurrences(of: "Z", with: "1Z") : value + "x"
-            #expect(try verdict(tampered) == .rejected(.signatureMismatch), "tampered \(field) was accepted")
+            // A confirmation's SubscribeURL must name its own topic: a changed TopicArn is caught
+            // by that rule before the signature is even checked.
+            let expected: SNSVerdict = field == "TopicArn" && testCase.type != .notification
+                ? .rejected(.subscribeURLRejected(url: tampered.fields["SubscribeURL"]!, reason: .notAConfirmationRequest))
+                : .rejected(.signatureMismatch)
+            #expect(try verdict(tampered) == expected, "tampered \(field) was accepted")
         }
 
         var otherVersion = envelope
@@ -89,7 +94,7 @@ struct SignatureTamperTests {
     @Test func unsignedFieldsDoNotAffectTheVerdict() throws {
         var envelope = try TestEnvelope(type: .notification).signed()
         envelope.fields["UnsubscribeURL"] = "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=other"
-        envelope.fields["SigningCertURL"] = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-other.pem"
+        envelope.fields["SigningCertURL"] = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-ffffffffffffffffffffffffffffffff.pem"
         #expect(try verdict(envelope) == .genuine)
     }
 
@@ -102,7 +107,7 @@ struct SignatureTamperTests {
     @Test func signatureVersionOneCanBeTurnedOff() throws {
         let verifier = SNSMessageVerifier(policy: .init(
             signatureVersions: ["2"],
-            allowedTopics: AllowedTopics(["*"]),
+            allowedTopics: AllowedTopics(["arn:aws:sns:*:123456789012:*"]),
             certificateURLPolicy: Self.verifier.policy.certificateURLPolicy
         ))
         let message = try SNSMessage.parse(body: try TestEnvelope(type: .notification, signatureVersion: "1").signed().body)

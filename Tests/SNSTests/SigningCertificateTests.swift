@@ -7,7 +7,7 @@ import Testing
 import X509
 
 struct SigningCertificateTests {
-    static let names = AmazonHostPattern.defaultCertificateNames.map { try! AmazonHostPattern($0) }
+    static let names = WholeMatchPattern.defaultCertificateNames.map { try! WholeMatchPattern($0) }
 
     func reason(_ pem: String) -> String? {
         if case .failure(.certificateUnusable(let reason)) = SigningCertificate.parse(pem: pem, acceptedNames: Self.names) {

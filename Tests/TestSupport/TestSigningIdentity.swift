@@ -55,6 +55,6 @@ public struct TestSigningIdentity: Sendable {
     }
 
     public func signingCertificate() -> SigningCertificate {
-        try! SigningCertificate.parse(pem: certificatePEM, acceptedNames: AmazonHostPattern.defaultCertificateNames.map { try! AmazonHostPattern($0) }).get()
+        try! SigningCertificate.parse(pem: certificatePEM, acceptedNames: WholeMatchPattern.defaultCertificateNames.map { try! WholeMatchPattern($0) }).get()
     }
 }

@@ -25,6 +25,7 @@ final class FakeAWS: Sendable {
         var arguments = [
             supportFile("fake_aws.py"), "--cert", pki.serverCertificateFile, "--key", pki.serverKeyFile,
             "--files", files.path, "--log", directory.appendingPathComponent("requests.log").path, "--port-file", portFile.path,
+            "--connections", directory.appendingPathComponent("connections.log").path,
         ]
         if let moto { arguments += ["--moto", moto] }
         let process = try TestProcess(executable: "python3", arguments: arguments, outputFile: directory.appendingPathComponent("output.log"))
@@ -48,10 +49,45 @@ final class FakeAWS: Sendable {
             + ["sns.us-east-1.amazonaws.com:8443:127.0.0.1:\(port)"]
     }
 
+    /// One `connect_to` entry that sends every outbound connection, whatever its host and port,
+    /// to this server: a hole in the relay's URL policy then shows up as a logged connection
+    /// rather than as a DNS failure.
+    var connectEverythingHere: [String] { ["::127.0.0.1:\(port)"] }
+
     /// Makes `identity`'s certificate downloadable and returns the SigningCertURL that names it.
     func publish(_ identity: TestSigningIdentity, name: String = "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem", host: String = "sns.us-east-1.amazonaws.com") throws -> String {
-        try identity.certificatePEM.write(to: directory.appendingPathComponent("files").appendingPathComponent(name), atomically: true, encoding: .utf8)
+        try publish(document: identity.certificatePEM, name: name, host: host)
+    }
+
+    /// Serves `document` as certificate file `name`; `status` answers that status instead (with
+    /// `location`), after `delaySeconds`.
+    func publish(document: String, name: String, host: String = "sns.us-east-1.amazonaws.com", status: Int? = nil, location: String? = nil, delaySeconds: Double? = nil) throws -> String {
+        let file = directory.appendingPathComponent("files").appendingPathComponent(name)
+        try document.write(to: file, atomically: true, encoding: .utf8)
+        if let status {
+            try ([String(status)] + (location.map { [$0] } ?? [])).joined(separator: "\n").write(toFile: file.path + ".status", atomically: true, encoding: .utf8)
+        }
+        if let delaySeconds {
+            try String(delaySeconds).write(toFile: file.path + ".delay", atomically: true, encoding: .utf8)
+        }
         return "https://\(host)/\(name)"
+    }
+
+    /// A certificate file name of the shape SNS uses, unique to this call.
+    static func certificateName() -> String {
+        "SimpleNotificationService-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() + ".pem"
+    }
+
+    /// Connections accepted so far, and those whose TLS server name was `expectedHost`.
+    func connections(expectedHost: String) -> (all: Int, expected: Int) {
+        let text = (try? String(contentsOf: directory.appendingPathComponent("connections.log"), encoding: .utf8)) ?? ""
+        var all = 0
+        var expected = 0
+        for line in text.split(separator: "\n") {
+            if line.contains(#""event": "accept""#) { all += 1 }
+            if line.contains(#""name": "\#(expectedHost)""#) { expected += 1 }
+        }
+        return (all, expected)
     }
 
     /// Every request the server received so far.

@@ -16,6 +16,8 @@ struct RelayHarness {
     let configuration: RelayConfiguration
     let store: SQLiteStore
     let databasePath: String
+    /// The certificate cache's bounds (the attack suite names many certificate URLs at once).
+    var certificateLimits = SigningCertificateCache.Limits()
 
     static let topic = "arn:aws:sns:us-east-1:123456789012:device-defender-audits"
 
@@ -46,7 +48,7 @@ struct RelayHarness {
             caFile: configuration.outbound.caFile, connectTo: configuration.outbound.connectTo
         ))
         defer { Task { await curl.shutdown() } }
-        let app = try buildApplication(configuration: configuration, dependencies: RelayDependencies(store: store, curl: curl, logger: logger))
+        let app = try buildApplication(configuration: configuration, dependencies: RelayDependencies(store: store, curl: curl, certificateLimits: certificateLimits, logger: logger))
         return try await app.test(.live) { client in try await body(client) }
     }
 }

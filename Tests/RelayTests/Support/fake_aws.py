@@ -8,6 +8,12 @@ line per request in --log) so that tests can assert that nothing was fetched.
 With --moto URL, certificate requests are forwarded to a moto server with a
 SigV4-looking Authorization header (moto only serves its PEM to such requests).
 
+A certificate file NAME may have sidecars: NAME.status holds the HTTP status to answer
+instead (and, on a second line, a Location header), NAME.delay the seconds to wait first.
+With --connections FILE, every TCP connection accepted and the TLS server name it asked for
+are logged (one JSON line each), so tests can count connections to unexpected hosts, also
+those that never got as far as an HTTP request.
+
 Special paths exercise failure handling:
   /status-503/...pem   answers 503         /slow/...pem  answers after 30 s
   /huge/...pem         answers 100 KiB     /missing/...  answers 404
@@ -75,6 +81,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.answer(response.status, response.read(), "application/x-pem-file")
         name = os.path.basename(path)
         file = os.path.join(self.server.args.files, name)
+        if os.path.isfile(file + ".delay"):
+            with open(file + ".delay") as handle:
+                time.sleep(float(handle.read().strip()))
+        if os.path.isfile(file + ".status"):
+            with open(file + ".status") as handle:
+                lines = handle.read().splitlines()
+            self.send_response(int(lines[0]))
+            if len(lines) > 1:
+                self.send_header("Location", lines[1])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if path.startswith("/missing/") or not os.path.isfile(file):
             return self.answer(404, "<Error><Code>NoSuchKey</Code></Error>", "application/xml")
         with open(file, "rb") as handle:
@@ -107,14 +125,41 @@ def main():
     parser.add_argument("--log", required=True)
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--moto")
+    parser.add_argument("--connections")
     args = parser.parse_args()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.args = args
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+
+    def log_connection(entry):
+        if args.connections:
+            with lock:
+                with open(args.connections, "a") as log:
+                    log.write(json.dumps(entry) + "\n")
+
+    def server_name(ssl_socket, name, ssl_context):
+        log_connection({"event": "sni", "name": name})
+
+    context.sni_callback = server_name
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def get_request(self):
+            # The TCP connection is logged before TLS, so that a connection refused by the
+            # client's certificate check still counts.
+            sock, address = self.socket.accept()
+            log_connection({"event": "accept"})
+            try:
+                return context.wrap_socket(sock, server_side=True), address
+            except (ssl.SSLError, OSError):
+                sock.close()
+                raise OSError("TLS handshake failed")
+
+    server = Server(("127.0.0.1", 0), Handler)
+    server.args = args
     open(args.log, "a").close()
+    if args.connections:
+        open(args.connections, "a").close()
     with open(args.port_file + ".tmp", "w") as handle:
         handle.write(str(server.server_address[1]))
     os.rename(args.port_file + ".tmp", args.port_file)
