@@ -191,6 +191,7 @@ let package = Package(
             name: "RelayTests",
             dependencies: [
                 "Relay", "SNS", "Curl", "Storage", "Ingest", "Alerts", "TestSupport",
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -204,7 +205,10 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             // The python helpers are run from their source location, not bundled.
-            exclude: ["Support/fake_aws.py", "Support/moto_sns.py", "Support/fake_chat.py", "Support/fake_smtp.py"],
+            exclude: [
+                "Support/fake_aws.py", "Support/moto_sns.py", "Support/fake_chat.py", "Support/fake_smtp.py",
+                "Support/count_connections.py", "Support/slow_clients.py",
+            ],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs the whole test suite: installs the apt and pip packages the
 # tests need, lints the Dockerfile, builds (failing on any compiler warning in this project's
-# code) and runs `swift test`. The exit status is the verdict.
+# code), runs `swift test`, then the benchmark's smoke run and the fuzzer for 60 s. The exit
+# status is the verdict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,9 +35,21 @@ if [ "$status" -eq 0 ]; then
   [ "$bench_status" -eq 0 ] || echo "The benchmark smoke run failed (see above)." >&2
 fi
 
+# Coverage-guided fuzzing of envelope parsing, the string to sign and payload decoding, for a
+# bounded time (scripts/fuzz.sh; docs/SECURITY.md). Inputs that once crashed are replayed first.
+fuzz_status=0
+if [ "$status" -eq 0 ]; then
+  set +e
+  scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1 | grep -vE '^(#[0-9]+|INFO:|MS:)'
+  fuzz_status=${PIPESTATUS[0]}
+  set -e
+  [ "$fuzz_status" -eq 0 ] || echo "The fuzzer found a crash (see above)." >&2
+fi
+
 # One plain summary line for whoever reads only the end of the log.
 passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$results" | grep -oE '[0-9]+' | head -n 1 || true)
 failed=$(grep -oE 'Test run with [0-9]+ tests? .*failed .*with [0-9]+ issues?' "$results" | grep -oE '[0-9]+ issues?' | grep -oE '[0-9]+' | head -n 1 || true)
 echo "swift test: ${passed:-0} passed, ${failed:-0} failed"
 [ "$status" -eq 0 ] || exit "$status"
+[ "$fuzz_status" -eq 0 ] || exit "$fuzz_status"
 exit "$bench_status"

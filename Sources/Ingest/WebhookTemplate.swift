@@ -3,14 +3,16 @@ import Mustache
 
 /// Loads webhook and mail templates. Mustache escapes `{{value}}` for HTML by default, which
 /// is wrong for a JSON body: a title holding `"` or `\` would end the string early and the
-/// receiver would refuse the document. A template whose file name ends in `.json` is rendered
+/// receiver would refuse the document. A template whose file name ends in `.json` (or
+/// `.json.mustache`) is rendered
 /// with the JSON content type instead (as if it began with `{{% CONTENT_TYPE: JSON }}`, which
 /// any template may also say itself): values are escaped for use inside a JSON string.
 public enum WebhookTemplate {
     /// Parses `text`, read from `path`.
     public static func parse(_ text: String, path: String) throws -> MustacheTemplate {
         _ = registration
-        let isJSON = path.lowercased().hasSuffix(".json")
+        let name = path.lowercased()
+        let isJSON = name.hasSuffix(".json") || name.hasSuffix(".json.mustache")
         return try MustacheTemplate(string: isJSON ? "{{% CONTENT_TYPE: JSON }}" + text : text)
     }
 

@@ -27,10 +27,10 @@ public struct AllowedTopics: Sendable, Equatable {
         guard parts.count == 6, parts[0] == "arn", parts[2] == "sns" else {
             return "'\(pattern.prefix(256))' is not a topic ARN pattern (\(TopicARN.syntax), * allowed in REGION and NAME)"
         }
-        guard TopicARN.isPartition(parts[1].utf8) else {
+        guard TopicARN.isPartition(Array(parts[1].utf8)) else {
             return "'\(pattern.prefix(256))' names no exact partition (aws, aws-cn, aws-us-gov, ...)"
         }
-        guard TopicARN.isAccountID(parts[4].utf8) else {
+        guard TopicARN.isAccountID(Array(parts[4].utf8)) else {
             return "'\(pattern.prefix(256))' must name its 12-digit account exactly: a wildcard account would accept topics anyone can create"
         }
         guard !pattern.utf8.contains(where: SignedFieldSyntax.isControl) else {

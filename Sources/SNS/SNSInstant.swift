@@ -13,8 +13,8 @@ public struct SNSInstant: Sendable, Hashable, Comparable, CustomStringConvertibl
         lhs.millisecondsSince1970 < rhs.millisecondsSince1970
     }
 
-    /// Parses the ISO 8601 UTC form SNS uses: `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, any number of
-    /// fractional digits (only milliseconds are kept). Anything else is nil.
+    /// Parses the ISO 8601 UTC form SNS uses: `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, with 1 to 9
+    /// fractional digits (SNS sends 2, 3 or 7; only milliseconds are kept). Anything else is nil.
     public init?(iso8601 text: String) {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z") else { return nil }
@@ -36,7 +36,8 @@ public struct SNSInstant: Sendable, Hashable, Comparable, CustomStringConvertibl
         var millis = 0
         let end = bytes.count - 1
         if end > 19 {
-            guard expect(19, "."), end > 20, number(20..<end) != nil else { return nil }
+            // Each digit is checked on its own: read as one number, a long fraction overflowed.
+            guard expect(19, "."), end > 20, end - 20 <= 9, bytes[20..<end].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
             let digits = bytes[20..<end].prefix(3).map { Int($0 - 48) }
             for position in 0..<3 { millis = millis * 10 + (position < digits.count ? digits[position] : 0) }
         }

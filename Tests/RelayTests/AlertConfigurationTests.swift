@@ -1,6 +1,8 @@
 import Alerts
 import DeviceDefender
 import Foundation
+import Ingest
+import Mustache
 import Relay
 import Testing
 
@@ -86,6 +88,9 @@ struct AlertConfigurationTests {
         ("receivers:\n  - {name: a, type: webhook, url: https://a.example}\n  - {name: a, type: webhook, url: https://b.example}", .invalidValue(key: "receivers[1].name", reason: "'a' is used twice")),
         ("receivers:\n  - {name: m, type: email, smtp_url: smtp://mail.example, from: a@example.com}", .invalidValue(key: "receivers[0].to", reason: "at least one mail address is required")),
         ("receivers:\n  - {name: m, type: email, smtp_url: http://mail.example, from: a@example.com, to: b@example.com}", .invalidValue(key: "receivers[0].smtp_url", reason: "an smtp:// or smtps:// URL is required")),
+        ("receivers:\n  - {name: a, type: webhook, url: https://hooks.example.com/x, headers: {X-Token: \"abc\\rInjected: yes\"}}", .invalidValue(key: "receivers[0].headers.X-Token", reason: "the value contains a CR, LF or other control character")),
+        ("receivers:\n  - {name: a, type: webhook, url: https://hooks.example.com/x, headers: {X-Token: \"abc\\nInjected: yes\"}}", .invalidValue(key: "receivers[0].headers.X-Token", reason: "the value contains a CR, LF or other control character")),
+        ("receivers:\n  - {name: a, type: webhook, url: https://hooks.example.com/x, headers: {\"X Token\": abc}}", .invalidValue(key: "receivers[0].headers", reason: "'X Token' is not an HTTP header name")),
         ("routes:\n  - {match: {kind: audit}, receivers: [nobody]}", .invalidValue(key: "routes[0].receivers", reason: "no receiver is named 'nobody'")),
         ("routes:\n  - {match: {colour: red}, receivers: []}", .unknownKey("routes[0].match.colour")),
         ("routes:\n  - {match: {min_severity: dire}, receivers: []}", .invalidValue(key: "routes[0].match.min_severity", reason: "must be CRITICAL, HIGH, MEDIUM or LOW")),
@@ -103,5 +108,19 @@ struct AlertConfigurationTests {
         } catch {
             #expect(!String(describing: error).contains("TOPSECRETTOKEN"))
         }
+    }
+
+    /// Mustache escapes for HTML by default; a JSON template needs JSON string escaping, or a
+    /// value with a quote or backslash breaks the document the receiver parses.
+    @Test func jsonTemplatesEscapeValuesForJSONStrings() throws {
+        let value = "say \"hi\" \\ now\nthen <b>&</b> \u{1}"
+        for name in ["webhook.json", "webhook.json.mustache"] {
+            let template = try WebhookTemplate.parse(#"{"text": "{{title}}"}"#, path: "/etc/defender-relay/" + name)
+            let rendered = template.render(["title": value])
+            let document = try JSONSerialization.jsonObject(with: Data(rendered.utf8)) as? [String: String]
+            #expect(document?["text"] == value, "\(name): \(rendered)")
+        }
+        // Other templates keep Mustache's HTML escaping.
+        #expect(try WebhookTemplate.parse("{{title}}", path: "mail.html").render(["title": "<b>"]) == "&lt;b&gt;")
     }
 }

@@ -42,5 +42,11 @@ struct SNSInstantTests {
         #expect(SNSInstant(iso8601: "2023-02-29T00:00:00Z") == nil)
         #expect(SNSInstant(iso8601: "2026-03-06T20:02:25+01:00") == nil)
         #expect(SNSInstant(iso8601: "2026-03-06T20:02:25.Z") == nil)
+        #expect(SNSInstant(iso8601: "2026-03-06T20:02:25.123456789Z")?.description == "2026-03-06T20:02:25.123Z")
+        // Found by the fuzzer: a fraction worth 2^63 or more trapped on overflow, before any
+        // signature was checked (scripts/fuzz/crashes/timestamp-fraction-overflow-minimal.json).
+        #expect(SNSInstant(iso8601: "2024-01-01T00:00:00.10000000000000000000Z") == nil)
+        #expect(SNSInstant(iso8601: "2024-01-01T00:00:00.9999999999999999999Z") == nil)
+        #expect(SNSInstant(iso8601: "2024-01-01T00:00:00.1234567890Z") == nil)
     }
 }
