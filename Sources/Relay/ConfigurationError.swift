@@ -7,6 +7,14 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case invalidValue(key: String, reason: String)
     case missingEnvironmentVariable(key: String, variable: String)
 
+    /// The configuration key at fault, when there is one.
+    public var key: String? {
+        switch self {
+        case .unreadable, .malformedYAML: nil
+        case .unknownKey(let key), .invalidValue(let key, _), .missingEnvironmentVariable(let key, _): key
+        }
+    }
+
     public var description: String {
         switch self {
         case .unreadable(let path, let reason):

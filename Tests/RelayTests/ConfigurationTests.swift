@@ -1,4 +1,5 @@
 import Relay
+import SNS
 import Testing
 
 struct ConfigurationTests {
@@ -84,6 +85,36 @@ struct ConfigurationTests {
         let configuration = try RelayConfiguration.load(path: path, environment: ["RELAY_API_TOKEN": "a-token-of-sixteen-chars"])
         #expect(!configuration.sns.allowedTopics.isEmpty)
         #expect(configuration.api.token == "a-token-of-sixteen-chars")
+        // The example spells out the built-in URL and name rules: they must not drift apart.
+        #expect(configuration.sns.certURLHosts == WholeMatchPattern.defaultCertificateHosts)
+        #expect(configuration.sns.certURLPaths == WholeMatchPattern.defaultCertificatePaths)
+        #expect(configuration.sns.certNames == WholeMatchPattern.defaultCertificateNames)
+        #expect(configuration.server.requestTimeoutSeconds == RelayConfiguration.Server().requestTimeoutSeconds)
+        #expect(configuration.server.maxConnections == RelayConfiguration.Server().maxConnections)
+        // In the container it listens on 0.0.0.0, which needs the token.
+        #expect(throws: ConfigurationError.self) {
+            try RelayConfiguration.load(path: path, environment: ["RELAY_HOST": "0.0.0.0"])
+        }
+    }
+
+    @Test(arguments: [
+        ("sns:\n  allowed_topics: ['*']", "sns.allowed_topics"),
+        ("sns:\n  allowed_topics: ['arn:aws:sns:us-east-1:*:audits']", "sns.allowed_topics"),
+        ("server: {host: 0.0.0.0}", "api.token"),
+        ("server: {host: '::'}", "api.token"),
+        ("outbound: {proxy: 'ftp://proxy'}", "outbound.proxy"),
+        ("sns:\n  cert_url_paths: ['(']", "sns.cert_url_paths"),
+        ("server: {request_timeout_seconds: 0}", "server.request_timeout_seconds"),
+        ("server: {max_connections: 0}", "server.max_connections"),
+        ("metrics: {token: short}", "metrics.token"),
+    ])
+    func refusesUnsafeSettingsNamingTheKey(_ yaml: String, _ key: String) {
+        do {
+            _ = try RelayConfiguration.parse(yaml: yaml, environment: [:])
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.key == key, "\(error)")
+        }
     }
 }
 

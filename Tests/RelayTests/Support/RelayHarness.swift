@@ -43,12 +43,12 @@ struct RelayHarness {
     func run<T: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
         var logger = Logger(label: "relay-test")
         logger.logLevel = ProcessInfo.processInfo.environment["RELAY_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        let curl = CurlClient(configuration: CurlConfiguration(
-            timeoutSeconds: configuration.outbound.timeoutSeconds, connectTimeoutSeconds: 2,
-            caFile: configuration.outbound.caFile, connectTo: configuration.outbound.connectTo
+        // The same two clients `serve` uses.
+        let clients = OutboundClients(configuration.outbound, certificateLimits: certificateLimits)
+        defer { Task { await clients.shutdown() } }
+        let app = try buildApplication(configuration: configuration, dependencies: RelayDependencies(
+            store: store, curl: clients.alerts, awsCurl: clients.aws, certificateLimits: certificateLimits, logger: logger
         ))
-        defer { Task { await curl.shutdown() } }
-        let app = try buildApplication(configuration: configuration, dependencies: RelayDependencies(store: store, curl: curl, certificateLimits: certificateLimits, logger: logger))
         return try await app.test(.live) { client in try await body(client) }
     }
 }
