@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the outbound client connects (`outbound.*` in the configuration).
 public struct CurlConfiguration: Sendable {
     /// Default whole-transfer timeout for requests that set none.
@@ -64,9 +66,13 @@ public enum CurlProxy: Sendable, Equatable {
         }
     }
 
+    /// `url` with any user information replaced by `***`: everything before the last `@` of
+    /// the authority (a password may hold `@`; the scheme may be missing, as libcurl allows).
     static func withoutCredentials(_ url: String) -> String {
-        let parts = url.split(separator: "@", maxSplits: 1)
-        guard parts.count == 2, let scheme = parts[0].split(separator: "/", omittingEmptySubsequences: false).first else { return url }
-        return scheme + "//***@" + parts[1]
+        let schemeEnd = url.range(of: "://")?.upperBound ?? url.startIndex
+        let rest = url[schemeEnd...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<schemeEnd]) + "***" + String(url[at...])
     }
 }

@@ -34,9 +34,15 @@ public struct RelayConfiguration: Sendable {
         /// `max_connections`: connections accepted at once; more are closed on arrival.
         public var maxConnections = 1024
 
-        /// Whether `host` reaches beyond this machine (anything but a loopback address).
+        /// Whether `host` reaches beyond this machine: anything but `localhost`, `::1` or an
+        /// IPv4 literal in 127.0.0.0/8. A name such as `127.example.com` is resolved, so it
+        /// counts as beyond.
         public var listensBeyondLoopback: Bool {
-            !(host == "localhost" || host == "::1" || host.hasPrefix("127."))
+            if host == "localhost" || host == "::1" { return false }
+            let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+            let isLoopbackLiteral = octets.count == 4 && octets[0] == "127"
+                && octets.allSatisfy { octet in (1...3).contains(octet.count) && octet.allSatisfy(\.isASCII) && UInt8(octet) != nil }
+            return !isLoopbackLiteral
         }
 
         public init() {}

@@ -76,6 +76,7 @@ public struct SNSIngest: Sendable {
         if case .rejected(let rejection) = verifier.verifySignature(message, certificate: certificate, now: now) {
             return refuse(rejection, message, logger)
         }
+        certificates.confirmGenuine(message.signingCertURL)
 
         // Decoding is pure and cannot fail the request: whatever the Message is, it is stored.
         let payload = message.type == .notification ? DefenderPayload.classify(message.message) : nil

@@ -50,6 +50,8 @@ public final class SigningCertificateCache: Sendable {
         public var newURLsPerMinuteTotal = 60
         /// Hosts whose rate is tracked at once; past that the oldest window is forgotten.
         public var trackedHosts = 256
+        /// URLs remembered as having verified a genuine message.
+        public var genuineURLCapacity = 1024
 
         public init() {}
     }
@@ -58,6 +60,8 @@ public final class SigningCertificateCache: Sendable {
         var certificate: SigningCertificate
         var expiresAt: ContinuousClock.Instant
         var lastUsed: UInt64
+        /// It verified a genuine message: evicted only when every entry has.
+        var verifiedMessages = false
     }
 
     private struct Failure {
@@ -77,6 +81,14 @@ public final class SigningCertificateCache: Sendable {
         /// URLs being fetched or queued, with the callers waiting for that fetch.
         var waiters: [String: [CheckedContinuation<Outcome, Never>]] = [:]
         var running = 0
+        /// Fetches admitted and not finished, running or waiting for a slot: what the bound
+        /// `maxConcurrentFetches + maxQueuedFetches` counts (taken when admitted, under the same
+        /// lock, so concurrent callers cannot overshoot it).
+        var fetches = 0
+        /// Recent URLs as sent, with their canonical spelling and host.
+        var spellings: [String: (key: String, host: String)] = [:]
+        /// Canonical URLs whose certificate verified a genuine message (`confirmGenuine`).
+        var genuine: Set<String> = []
         /// Fetches waiting for a slot, oldest first.
         var queue: [CheckedContinuation<Void, Never>] = []
         var perHost: [String: Window] = [:]
@@ -108,23 +120,68 @@ public final class SigningCertificateCache: Sendable {
         self.logger = logger
     }
 
+    /// The certificate `url` names. `url` is judged by the policy again and read in its
+    /// canonical spelling (`AWSEndpointURL.canonical`), so `HTTPS://SNS...:443/x` and
+    /// `https://sns.../x` are one entry and one fetch.
     public func certificate(for url: String) async -> Outcome {
-        enum Step { case known(Outcome), wait, fetch }
+        if let violation = urlPolicy.check(url) {
+            return .failure(.rejected(.certificateURLRejected(url: url, reason: violation)))
+        }
+        guard let (key, host) = canonical(url) else {
+            return .failure(.rejected(.certificateURLRejected(url: url, reason: .malformed)))
+        }
+        return await certificate(key: key, host: host)
+    }
+
+    /// The canonical spelling and host of `url`, remembered for recent URLs (every message
+    /// names one, nearly always the same).
+    private func canonical(_ url: String) -> (key: String, host: String)? {
+        if let known = state.withLock({ $0.spellings[url] }) { return known }
+        guard case .success(let parsed) = AWSEndpointURL.parse(url) else { return nil }
+        let value = (parsed.canonical, parsed.host)
+        state.withLock { state in
+            if state.spellings.count >= limits.failureCapacity { state.spellings.removeAll(keepingCapacity: true) }
+            state.spellings[url] = value
+        }
+        return value
+    }
+
+    /// Marks the certificate of `url` as one that verified a genuine message: it is evicted
+    /// last, and fetched again when it expires whatever the budget for new URLs says.
+    public func confirmGenuine(_ url: String) {
+        guard let (key, _) = canonical(url) else { return }
+        state.withLock { state in
+            guard state.known[key]?.verifiedMessages != true else { return }
+            state.known[key]?.verifiedMessages = true
+            if state.genuine.count >= limits.genuineURLCapacity, !state.genuine.contains(key) { state.genuine.removeAll() }
+            state.genuine.insert(key)
+        }
+    }
+
+    private func certificate(key: String, host: String) async -> Outcome {
+        enum Step { case known(Outcome), wait, fetch(stale: SigningCertificate?) }
         let now = ContinuousClock.now
         let step = state.withLock { state -> Step in
             state.useCounter += 1
-            if var entry = state.known[url], entry.expiresAt > now {
+            var stale: SigningCertificate?
+            if var entry = state.known[key] {
                 entry.lastUsed = state.useCounter
-                state.known[url] = entry
-                return .known(.success(entry.certificate))
+                state.known[key] = entry
+                if entry.expiresAt > now { return .known(.success(entry.certificate)) }
+                // Expired: fetched again below, but while that cannot happen the certificate
+                // we had still serves (its validity is judged per message anyway).
+                stale = entry.certificate
             }
-            if let failure = state.failures[url], failure.expiresAt > now {
-                return .known(.failure(failure.failure))
+            if let failure = state.failures[key], failure.expiresAt > now {
+                return .known(stale.map { .success($0) } ?? .failure(failure.failure))
             }
-            if state.waiters[url] != nil { return .wait }
-            if let refusal = admit(url, now: now, in: &state) { return .known(.failure(refusal)) }
-            state.waiters[url] = []
-            return .fetch
+            if state.waiters[key] != nil { return .wait }
+            let known = stale != nil || state.genuine.contains(key)
+            if let refusal = admit(host: host, known: known, now: now, in: &state) {
+                return .known(stale.map { .success($0) } ?? .failure(refusal))
+            }
+            state.waiters[key] = []
+            return .fetch(stale: stale)
         }
         switch step {
         case .known(let result):
@@ -133,51 +190,58 @@ public final class SigningCertificateCache: Sendable {
             return await withCheckedContinuation { continuation in
                 // The fetch may have finished since: then its outcome is stored.
                 let ready = state.withLock { state -> Outcome? in
-                    if state.waiters[url] != nil {
-                        state.waiters[url]!.append(continuation)
+                    if state.waiters[key] != nil {
+                        state.waiters[key]!.append(continuation)
                         return nil
                     }
-                    if let known = state.known[url] { return .success(known.certificate) }
-                    return .failure(state.failures[url]?.failure ?? .unavailable("the fetch ended without an outcome"))
+                    if let known = state.known[key] { return .success(known.certificate) }
+                    return .failure(state.failures[key]?.failure ?? .unavailable("the fetch ended without an outcome"))
                 }
                 if let ready { continuation.resume(returning: ready) }
             }
-        case .fetch:
+        case .fetch(let stale):
             await acquireSlot()
-            let result = await fetch(url)
+            var result = await fetch(key)
             releaseSlot()
             let waiting = state.withLock { state -> [CheckedContinuation<Outcome, Never>] in
                 let now = ContinuousClock.now
                 switch result {
                 case .success(let certificate):
-                    remember(url, certificate, now: now, in: &state)
+                    remember(key, certificate, now: now, in: &state)
                 case .failure(let failure):
                     let lifetime: Duration
                     switch failure {
                     case .rejected: lifetime = limits.rejectedLifetime
                     case .unavailable, .busy: lifetime = limits.unavailableLifetime
                     }
-                    if state.failures[url] == nil, state.failures.count >= limits.failureCapacity {
+                    if state.failures[key] == nil, state.failures.count >= limits.failureCapacity {
                         state.failures = state.failures.filter { $0.value.expiresAt > now }
                         if state.failures.count >= limits.failureCapacity, let any = state.failures.first?.key {
                             state.failures[any] = nil
                         }
                     }
-                    state.failures[url] = Failure(failure: failure, expiresAt: now + lifetime)
+                    state.failures[key] = Failure(failure: failure, expiresAt: now + lifetime)
+                    if let stale { result = .success(stale) }
                 }
-                return state.waiters.removeValue(forKey: url) ?? []
+                return state.waiters.removeValue(forKey: key) ?? []
             }
             for waiter in waiting { waiter.resume(returning: result) }
             return result
         }
     }
 
-    /// Whether a URL not seen before may start a fetch now: nil, yes; else why not.
-    private func admit(_ url: String, now: ContinuousClock.Instant, in state: inout State) -> CertificateFetchFailure? {
-        guard state.running + state.queue.count < limits.maxConcurrentFetches + limits.maxQueuedFetches else {
-            return .busy("\(state.running) certificate fetches are running and \(state.queue.count) waiting")
+    /// Whether a fetch may start now: nil, yes; else why not. A URL whose certificate verified
+    /// a genuine message (`known`) needs a slot but no share of the budget for new URLs: a
+    /// sender spending that budget cannot keep the relay from fetching the real certificate
+    /// again.
+    private func admit(host: String, known: Bool, now: ContinuousClock.Instant, in state: inout State) -> CertificateFetchFailure? {
+        guard state.fetches < limits.maxConcurrentFetches + limits.maxQueuedFetches else {
+            return .busy("\(state.fetches) certificate fetches are running or waiting")
         }
-        let host = AWSEndpointURL.host(of: url) ?? ""
+        if known {
+            state.fetches += 1
+            return nil
+        }
         func fresh(_ window: Window) -> Window {
             now - window.startedAt >= .seconds(60) ? Window(startedAt: now, count: 0) : window
         }
@@ -196,6 +260,7 @@ public final class SigningCertificateCache: Sendable {
             if state.perHost.count >= limits.trackedHosts, let any = state.perHost.first?.key { state.perHost[any] = nil }
         }
         state.perHost[host] = window
+        state.fetches += 1
         return nil
     }
 
@@ -216,6 +281,7 @@ public final class SigningCertificateCache: Sendable {
     /// Hands the slot to the oldest queued fetch, if any.
     private func releaseSlot() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.fetches -= 1
             if state.queue.isEmpty {
                 state.running -= 1
                 return nil
@@ -226,12 +292,16 @@ public final class SigningCertificateCache: Sendable {
     }
 
     private func remember(_ url: String, _ certificate: SigningCertificate, now: ContinuousClock.Instant, in state: inout State) {
-        if state.known[url] == nil, state.known.count >= limits.capacity,
-           let oldest = state.known.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key {
-            state.known[oldest] = nil
+        if state.known[url] == nil, state.known.count >= limits.capacity {
+            // The least recently used entry that never verified a message goes first: genuine
+            // certificates an attacker has the relay fetch cannot push out the one in use.
+            let candidates = state.known.filter { !$0.value.verifiedMessages }
+            let pool = candidates.isEmpty ? state.known : candidates
+            if let oldest = pool.min(by: { $0.value.lastUsed < $1.value.lastUsed })?.key { state.known[oldest] = nil }
         }
         state.failures[url] = nil
-        state.known[url] = Known(certificate: certificate, expiresAt: now + limits.lifetime, lastUsed: state.useCounter)
+        let verified = state.known[url]?.verifiedMessages ?? state.genuine.contains(url)
+        state.known[url] = Known(certificate: certificate, expiresAt: now + limits.lifetime, lastUsed: state.useCounter, verifiedMessages: verified)
     }
 
     /// How many certificates and failures are remembered (for tests).
@@ -240,6 +310,7 @@ public final class SigningCertificateCache: Sendable {
     }
 
     private func fetch(_ url: String) async -> Outcome {
+        // Judged again right before connecting: no path reaches libcurl with a refused URL.
         if let violation = urlPolicy.check(url) {
             return .failure(.rejected(.certificateURLRejected(url: url, reason: violation)))
         }

@@ -62,6 +62,33 @@ public struct AWSEndpointURL: Sendable, Equatable {
         return .success(AWSEndpointURL(host: hostPart.lowercased(), path: path, query: query))
     }
 
+    /// One spelling per URL: scheme and host lower case, no default port. Two URLs that differ
+    /// only in those name one resource, and must count as one (in a cache, in a budget).
+    public var canonical: String {
+        "https://" + host + path + (query.map { "?" + $0 } ?? "")
+    }
+
+    /// The region of an SNS endpoint host (`sns.REGION.amazonaws.com[.cn]`), else nil.
+    public var snsRegion: String? {
+        for suffix in [".amazonaws.com", ".amazonaws.com.cn"] where host.hasPrefix("sns.") && host.hasSuffix(suffix) {
+            let region = host.dropFirst(4).dropLast(suffix.count)
+            return region.isEmpty || region.contains(".") ? nil : String(region)
+        }
+        return nil
+    }
+
+    /// Nil unless `url` names an SNS regional endpoint of another region than the topic's. SNS
+    /// always names its certificate and confirmation URLs on the topic's own endpoint; holding
+    /// a sender to that leaves one certificate host per topic, not one per region (hosts that
+    /// are not `sns.REGION.amazonaws.com`, allowed by a custom `sns.cert_url_hosts`, are not
+    /// judged here).
+    public static func regionMismatch(_ url: String, topicARN: String) -> AWSURLViolation? {
+        guard case .success(let parsed) = parse(url), let hostRegion = parsed.snsRegion,
+              let topic = TopicARN(topicARN), hostRegion != topic.region
+        else { return nil }
+        return .otherRegion(host: parsed.host, topicRegion: topic.region)
+    }
+
     /// The host of a URL that parses, else nil.
     public static func host(of text: String) -> String? {
         if case .success(let url) = parse(text) { return url.host }

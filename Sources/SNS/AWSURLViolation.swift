@@ -9,6 +9,9 @@ public enum AWSURLViolation: Error, Sendable, Equatable {
     case pathNotPEM
     case notAConfirmationRequest
     case hasFragment
+    /// An SNS endpoint of another region than the topic's: SNS names the certificate and the
+    /// confirmation URL on the topic's own regional endpoint.
+    case otherRegion(host: String, topicRegion: String)
 
     public var sentence: String {
         switch self {
@@ -20,6 +23,7 @@ public enum AWSURLViolation: Error, Sendable, Equatable {
         case .pathNotPEM: "its path is not an SNS certificate file (sns.cert_url_paths) or it has a query"
         case .notAConfirmationRequest: "it is not an Action=ConfirmSubscription request on path /"
         case .hasFragment: "it carries a fragment"
+        case .otherRegion(let host, let region): "host '\(host.prefix(120))' is not the SNS endpoint of the topic's region (\(region.prefix(32)))"
         }
     }
 

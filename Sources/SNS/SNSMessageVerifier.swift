@@ -56,6 +56,9 @@ public struct SNSMessageVerifier: Sendable {
         if let violation = policy.certificateURLPolicy.check(message.signingCertURL) {
             return .certificateURLRejected(url: message.signingCertURL, reason: violation)
         }
+        if let violation = AWSEndpointURL.regionMismatch(message.signingCertURL, topicARN: message.topicARN) {
+            return .certificateURLRejected(url: message.signingCertURL, reason: violation)
+        }
         if message.type != .notification, let url = message.subscribeURL,
            let violation = policy.subscribeURLPolicy.check(url, topicARN: message.topicARN) {
             return .subscribeURLRejected(url: url, reason: violation)

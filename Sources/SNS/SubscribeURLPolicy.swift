@@ -15,6 +15,7 @@ public struct SubscribeURLPolicy: Sendable {
         case .success(let value): parsed = value
         }
         guard allowedHosts.anyMatches(parsed.host) else { return .hostNotAllowed(parsed.host) }
+        if let violation = AWSEndpointURL.regionMismatch(url, topicARN: topicARN) { return violation }
         let items = parsed.queryItems
         func single(_ name: String) -> String? {
             let values = items.filter { $0.name == name }

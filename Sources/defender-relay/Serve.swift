@@ -14,6 +14,10 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let logger = RelayLogging.bootstrap()
+        OpenFileLimit.raise(toFit: configuration.server.maxConnections, logger: logger)
+        if configuration.server.listensBeyondLoopback, configuration.metrics.token == nil {
+            logger.warning("/metrics is open to anyone who reaches \(configuration.server.host): it names accounts and counts non-compliant resources per check; set metrics.token")
+        }
         if configuration.sns.allowedTopics.isEmpty {
             logger.warning("sns.allowed_topics is empty: every SNS message will be refused with 403 until a topic is allowed")
         }

@@ -307,6 +307,10 @@ struct AttackCase: Sendable {
         AttackCase(name: "SigningCertURL on an S3 bucket named sns (sns.s3.amazonaws.com)", expected: "403 signing_cert_url_rejected") { try $0.certificateURL("https://sns.s3.amazonaws.com/\(AttackCase.cert32)") },
         AttackCase(name: "SigningCertURL on sns.s3-external-1.amazonaws.com", expected: "403 signing_cert_url_rejected") { try $0.certificateURL("https://sns.s3-external-1.amazonaws.com/\(AttackCase.cert32)") },
         AttackCase(name: "SigningCertURL on sns.s3-accelerate.amazonaws.com", expected: "403 signing_cert_url_rejected") { try $0.certificateURL("https://sns.s3-accelerate.amazonaws.com/\(AttackCase.cert32)") },
+        AttackCase(name: "SigningCertURL on another region's SNS endpoint than the topic's", expected: "403 signing_cert_url_rejected") { try $0.certificateURL("https://sns.eu-west-1.amazonaws.com/\(AttackCase.cert32)") },
+        AttackCase(name: "SigningCertURL spelled in capitals with :443 (the same certificate)", expected: "200 recorded", stores: true) { kit in
+            try kit.notification(prepare: { $0.fields["SigningCertURL"] = kit.certificateURL.replacingOccurrences(of: "https://sns.us-east-1.amazonaws.com", with: "HTTPS://SNS.US-EAST-1.AMAZONAWS.COM:443") })
+        },
         AttackCase(name: "SigningCertURL on sns.us-east-1.amazonaws.com.evil.example", expected: "403 signing_cert_url_rejected") { try $0.certificateURL("https://sns.us-east-1.amazonaws.com.evil.example/\(AttackCase.cert32)") },
         AttackCase(name: "SigningCertURL on an IPv4 literal", expected: "403 signing_cert_url_rejected") { try $0.certificateURL("https://127.0.0.1/\(AttackCase.cert32)") },
         AttackCase(name: "SigningCertURL on an IPv6 literal", expected: "403 signing_cert_url_rejected") { try $0.certificateURL("https://[::1]/\(AttackCase.cert32)") },
@@ -326,6 +330,7 @@ struct AttackCase: Sendable {
         AttackCase(name: "SubscribeURL on another host", expected: "403 subscribe_url_rejected") { try $0.confirmation(prepare: { $0.fields["SubscribeURL"] = $0.fields["SubscribeURL"]!.replacingOccurrences(of: "sns.us-east-1.amazonaws.com", with: "evil.example") }) },
         AttackCase(name: "SubscribeURL for another topic", expected: "403 subscribe_url_rejected") { try $0.confirmation(prepare: { $0.fields["SubscribeURL"] = $0.fields["SubscribeURL"]!.replacingOccurrences(of: "device-defender-audits&", with: "other&") }) },
         AttackCase(name: "SubscribeURL with another action (Unsubscribe)", expected: "403 subscribe_url_rejected") { try $0.confirmation(prepare: { $0.fields["SubscribeURL"] = $0.fields["SubscribeURL"]!.replacingOccurrences(of: "ConfirmSubscription", with: "Unsubscribe") }) },
+        AttackCase(name: "SubscribeURL on another region's SNS endpoint", expected: "403 subscribe_url_rejected") { try $0.confirmation(prepare: { $0.fields["SubscribeURL"] = $0.fields["SubscribeURL"]!.replacingOccurrences(of: "sns.us-east-1.", with: "sns.eu-west-1.") }) },
         AttackCase(name: "SubscribeURL over http", expected: "403 subscribe_url_rejected") { try $0.confirmation(prepare: { $0.fields["SubscribeURL"] = $0.fields["SubscribeURL"]!.replacingOccurrences(of: "https://", with: "http://") }) },
 
         // Freshness and replays.

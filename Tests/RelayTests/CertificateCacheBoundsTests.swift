@@ -104,6 +104,60 @@ struct CertificateCacheBoundsTests {
         }
     }
 
+    /// One certificate, one entry and one fetch, however its URL is spelled: otherwise each
+    /// spelling would be a new URL, a new fetch and a new entry that could evict the real one.
+    @Test func spellingsOfOneURLShareOneEntry() async throws {
+        try await withCache { fake, cache in
+            let url = try fake.publish(.shared, name: FakeAWS.certificateName())
+            let path = String(url.dropFirst("https://sns.us-east-1.amazonaws.com".count))
+            for spelling in [url, "HTTPS://SNS.US-EAST-1.AMAZONAWS.COM" + path, "https://sns.us-east-1.amazonaws.com:443" + path, "https://Sns.Us-East-1.amazonaws.com" + path] {
+                #expect((try? await cache.certificate(for: spelling).get()) != nil, "\(spelling)")
+            }
+            #expect(fake.requests().count == 1)
+            #expect(cache.counts.certificates == 1)
+        }
+    }
+
+    /// A sender who spends the budget for new URLs cannot keep the relay from fetching again the
+    /// certificate that verified genuine messages, nor evict it with other genuine certificates.
+    @Test func theCertificateInUseOutlivesBudgetExhaustionAndEviction() async throws {
+        try await withCache({
+            $0.newURLsPerMinute = 3
+            $0.capacity = 2
+            $0.lifetime = .milliseconds(500)
+        }) { fake, cache in
+            let good = try fake.publish(.shared, name: FakeAWS.certificateName())
+            #expect((try? await cache.certificate(for: good).get()) != nil)
+            cache.confirmGenuine(good)
+            // Two other genuine certificates fill the cache; the budget is then spent.
+            for _ in 0..<2 { _ = await cache.certificate(for: try fake.publish(.shared, name: FakeAWS.certificateName())) }
+            _ = await cache.certificate(for: "https://sns.us-east-1.amazonaws.com/\(FakeAWS.certificateName())")
+            guard case .failure(.busy) = await cache.certificate(for: "https://sns.us-east-1.amazonaws.com/\(FakeAWS.certificateName())") else {
+                Issue.record("the budget for new URLs was not spent")
+                return
+            }
+            #expect(fetches(fake, good) == 1, "the certificate in use was evicted")
+            try await Task.sleep(for: .milliseconds(600))
+            #expect((try? await cache.certificate(for: good).get()) != nil)
+            #expect(fetches(fake, good) == 2, "the expired certificate in use was not fetched again")
+        }
+    }
+
+    /// When the certificate expires and AWS cannot be reached, the one we had still serves:
+    /// messages keep being verified (validity is judged per message) instead of getting 503s.
+    @Test func anExpiredCertificateServesWhileAWSIsUnreachable() async throws {
+        try await withCache({ $0.lifetime = .milliseconds(300) }) { fake, cache in
+            let name = FakeAWS.certificateName()
+            let good = try fake.publish(.shared, name: name)
+            #expect((try? await cache.certificate(for: good).get()) != nil)
+            _ = try fake.publish(document: TestSigningIdentity.shared.certificatePEM, name: name, status: 503)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect((try? await cache.certificate(for: good).get()) != nil)
+            #expect((try? await cache.certificate(for: good).get()) != nil)
+            #expect(fetches(fake, good) == 2, "one failed refresh, then the failure is remembered")
+        }
+    }
+
     @Test func newURLsAreAdmittedAtABoundedRatePerHost() async throws {
         try await withCache({ $0.newURLsPerMinute = 3 }) { fake, cache in
             var busy = 0

@@ -102,6 +102,8 @@ struct ConfigurationTests {
         ("sns:\n  allowed_topics: ['arn:aws:sns:us-east-1:*:audits']", "sns.allowed_topics"),
         ("server: {host: 0.0.0.0}", "api.token"),
         ("server: {host: '::'}", "api.token"),
+        ("server: {host: 127.example.com}", "api.token"),
+        ("server: {host: 127.0.0.1.evil.example}", "api.token"),
         ("outbound: {proxy: 'ftp://proxy'}", "outbound.proxy"),
         ("sns:\n  cert_url_paths: ['(']", "sns.cert_url_paths"),
         ("server: {request_timeout_seconds: 0}", "server.request_timeout_seconds"),
@@ -109,6 +111,11 @@ struct ConfigurationTests {
         ("metrics: {token: short}", "metrics.token"),
     ])
     func refusesUnsafeSettingsNamingTheKey(_ yaml: String, _ key: String) {
+        for loopback in ["127.0.0.1", "127.1.2.3", "localhost", "::1"] {
+            var server = RelayConfiguration.Server()
+            server.host = loopback
+            #expect(!server.listensBeyondLoopback, "\(loopback)")
+        }
         do {
             _ = try RelayConfiguration.parse(yaml: yaml, environment: [:])
             Issue.record("accepted: \(yaml)")

@@ -1,3 +1,4 @@
+import Curl
 import Foundation
 import GRDB
 import HTTPTypes
@@ -53,11 +54,12 @@ struct ExposureTests {
     @Test func answersGiveFixedSentencesNotInternalErrors() async throws {
         let fake = try await FakeAWS.start()
         defer { fake.stop() }
-        let harness = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake))
+        let otherRegion = "arn:aws:sns:ap-south-1:123456789012:device-defender-audits"
+        let harness = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake) { $0.sns.allowedTopics.append(otherRegion) })
         try await harness.run { client in
             // A certificate host that cannot be resolved: libcurl's text names the host and the resolver.
             let url = "https://sns.ap-south-1.amazonaws.com/\(FakeAWS.certificateName())"
-            let unreachable = try await client.postSNS(try TestEnvelope(type: .notification, topicARN: RelayHarness.topic, certificateURL: url).signed())
+            let unreachable = try await client.postSNS(try TestEnvelope(type: .notification, topicARN: otherRegion, certificateURL: url).signed())
             #expect(unreachable.status == .serviceUnavailable)
             #expect(unreachable.detail == SigningCertificateCache.unavailableSentence)
 
@@ -133,5 +135,16 @@ struct ExposureTests {
         let result = try await RelayProcess.command(["verify", message.path, "--cert", certificate.path])
         #expect(result.status != 0)
         #expect(result.output.contains("NOT GENUINE (subscribe_url_rejected)"), "\(result.output)")
+    }
+}
+
+/// The start-up log names the proxy without its credentials, however the URL is written.
+struct ProxyDescriptionTests {
+    @Test(arguments: ["http://user:p@ss@proxy.internal:3128", "user:p@ss@proxy.internal:3128", "socks5h://user:p@ss@proxy.internal:1080/"])
+    func credentialsNeverReachTheLog(_ url: String) {
+        let line = CurlProxy.fromEnvironment.describe(environment: ["https_proxy": url])
+        #expect(line.contains("proxy.internal"))
+        #expect(!line.contains("user") && !line.contains("p@ss") && !line.contains("ss@"), "\(line)")
+        #expect(!CurlProxy.url(url).describe(environment: [:]).contains("p@ss"))
     }
 }

@@ -220,13 +220,14 @@ struct SNSEndpointTests {
     }
 
     @Test func anUnreachableCertificateHostAsksSNSToRetry() async throws {
-        try await withRelay { fake, harness, client in
+        let otherRegion = "arn:aws:sns:ap-south-1:123456789012:device-defender-audits"
+        try await withRelay({ $0.sns.allowedTopics.append(otherRegion) }) { fake, harness, client in
             let failing = try await client.postSNS(try notification(try fake.publish(document: "", name: FakeAWS.certificateName(), status: 503)))
             #expect(failing.status == .serviceUnavailable)
             #expect(failing.code == "signing_cert_unavailable")
 
             // A region the test network does not route: connection refused, also a 503.
-            let unreachable = try await client.postSNS(try notification("https://sns.ap-south-1.amazonaws.com/\(FakeAWS.certificateName())"))
+            let unreachable = try await client.postSNS(try notification("https://sns.ap-south-1.amazonaws.com/\(FakeAWS.certificateName())", topic: otherRegion))
             #expect(unreachable.status == .serviceUnavailable)
             #expect(try await harness.store.messageCount() == 0)
         }

@@ -33,10 +33,10 @@ struct SlowClientTests {
     }
 
     /// Starts the dripping clients and waits until all of them are connected.
-    func drip(port: Int, count: Int, seconds: Double, in directory: URL) async throws -> TestProcess {
+    func drip(port: Int, count: Int, seconds: Double, mode: String = "drip", in directory: URL) async throws -> TestProcess {
         let ready = directory.appendingPathComponent("ready-\(UUID().uuidString.prefix(6))")
         let clients = try TestProcess(
-            executable: "python3", arguments: [supportFile("slow_clients.py"), String(port), String(count), String(seconds), ready.path],
+            executable: "python3", arguments: [supportFile("slow_clients.py"), String(port), String(count), String(seconds), ready.path, mode],
             outputFile: directory.appendingPathComponent("slow-\(UUID().uuidString.prefix(6)).log")
         )
         _ = try await eventually("\(count) slow clients to connect") { () -> Bool? in
@@ -98,6 +98,23 @@ struct SlowClientTests {
         #expect((report.max_seconds_to_close ?? 99) < 4 + 2.5)
         #expect((report.median_seconds_to_close ?? 0) >= 3.5, "closed before the deadline")
         #expect(peak - baseline < 48 * 1024, "500 slow connections grew memory by \(peak - baseline) KiB")
+    }
+
+    /// An answer written before its request was read whole (here a GET that announced a body)
+    /// must not leave the connection untimed: the next request, dripped, is cut off all the same.
+    /// And a client that pipelines requests and never reads an answer is closed too.
+    @Test(arguments: ["early-answer", "pipeline"])
+    func noRequestPatternSwitchesTheDeadlineOff(_ mode: String) async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let directory = try makeTemporaryDirectory("deadline-\(mode)")
+        let relay = try await relay(in: directory, fake: fake, server: "request_timeout_seconds: 2")
+        defer { relay.process.terminate() }
+        let clients = try await drip(port: relay.port, count: 20, seconds: 8, mode: mode, in: directory)
+        let report = try await report(clients)
+        #expect(report.opened == 20, "\(report)")
+        #expect(report.closed_by_server == 20, "\(mode): connections outlived server.request_timeout_seconds: \(report)")
+        #expect((report.max_seconds_to_close ?? 99) < 2 + 2.5, "\(report)")
     }
 
     @Test func connectionsPastTheCapAreClosedOnArrival() async throws {

@@ -94,7 +94,7 @@ struct SignatureTamperTests {
     @Test func unsignedFieldsDoNotAffectTheVerdict() throws {
         var envelope = try TestEnvelope(type: .notification).signed()
         envelope.fields["UnsubscribeURL"] = "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=other"
-        envelope.fields["SigningCertURL"] = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-ffffffffffffffffffffffffffffffff.pem"
+        envelope.fields["SigningCertURL"] = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-ffffffffffffffffffffffffffffffff.pem"
         #expect(try verdict(envelope) == .genuine)
     }
 
