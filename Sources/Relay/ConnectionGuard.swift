@@ -140,18 +140,16 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
-        writeStall?.cancel()
-        writeStall = nil
-        if counted {
-            counted = false
-            census.leave()
-        }
+        release()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+    }
+
+    /// Stops the timers and gives the connection's place back, once, whichever comes first.
+    private func release() {
         deadline?.cancel()
         deadline = nil
         writeStall?.cancel()
