@@ -89,12 +89,6 @@ public struct AWSEndpointURL: Sendable, Equatable {
         return .otherRegion(host: parsed.host, topicRegion: topic.region)
     }
 
-    /// The host of a URL that parses, else nil.
-    public static func host(of text: String) -> String? {
-        if case .success(let url) = parse(text) { return url.host }
-        return nil
-    }
-
     /// The query's parameters in order, with `+` and percent-escapes decoded.
     public var queryItems: [(name: String, value: String)] {
         guard let query, !query.isEmpty else { return [] }
