@@ -12,14 +12,21 @@ public enum SendResult: Sendable, Equatable {
 
 /// What happens after an attempt: delivered, retried later (exponential backoff with jitter,
 /// honouring Retry-After), or dead-lettered. Retries: connection errors, timeouts, 5xx, 408,
-/// 429. Other 4xx are permanent. Pure; the random number is passed in.
+/// 429, for as long as the delivery is younger than `maxAgeSeconds`: an outage of a chat
+/// service delays alerts, it does not drop them. Other 4xx and invalid requests are permanent
+/// at once. `maxAttempts` caps the attempts only when an operator sets it. Pure; the random
+/// number is passed in.
 public struct DeliveryRetryPolicy: Sendable, Equatable {
     public var baseDelaySeconds: Double
     public var maxDelaySeconds: Double
-    public var maxAttempts: Int
+    /// Nil: no cap on attempts, only on age.
+    public var maxAttempts: Int?
     public var maxAgeSeconds: Int64
 
-    public init(baseDelaySeconds: Double = 2, maxDelaySeconds: Double = 600, maxAttempts: Int = 12, maxAgeSeconds: Int64 = 86_400) {
+    /// Two days: a weekend-long outage of a chat service still ends with its alerts delivered.
+    public static let defaultMaxAgeSeconds: Int64 = 172_800
+
+    public init(baseDelaySeconds: Double = 2, maxDelaySeconds: Double = 600, maxAttempts: Int? = nil, maxAgeSeconds: Int64 = DeliveryRetryPolicy.defaultMaxAgeSeconds) {
         self.baseDelaySeconds = baseDelaySeconds
         self.maxDelaySeconds = maxDelaySeconds
         self.maxAttempts = maxAttempts
@@ -50,7 +57,7 @@ public struct DeliveryRetryPolicy: Sendable, Equatable {
         }
         guard retryable else { return .dead(reason: "permanent: \(reason)", status: status) }
         let attempts = attemptsBefore + 1
-        if attempts >= maxAttempts {
+        if let maxAttempts, attempts >= maxAttempts {
             return .dead(reason: "gave up after \(attempts) attempts: \(reason)", status: status)
         }
         let exponent = Double(min(attempts - 1, 30))

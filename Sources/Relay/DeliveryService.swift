@@ -6,19 +6,27 @@ import ServiceLifecycle
 import Storage
 import Synchronization
 
-/// Sends what the outbox holds: claims due deliveries (a lease, so that with several replicas
-/// each is sent by one), sends them receiver by receiver within each receiver's rate and with
-/// at most its `concurrency` sends under way, and records the outcome. After a crash, leases run
-/// out and the deliveries are claimed again.
+/// Sends what the outbox holds, one lane per configured receiver: each lane claims only its
+/// own receiver's due deliveries (a lease, so that with several replicas each is sent by one),
+/// oldest queued first, sends them within the receiver's rate and with at most its
+/// `concurrency` sends under way, and records the outcome. A 429 or any failure that will be
+/// retried pauses that lane until the retry is due (honouring `Retry-After`); what it had
+/// claimed and not sent goes back unsent, its attempts untouched. So one slow, failing or
+/// rate-limited receiver delays only itself, and a replica never claims a receiver it does not
+/// know.
+///
+/// After a crash, leases run out and the deliveries are claimed again; with a store no other
+/// process uses (SQLite), every lease found at start is released at once. On graceful
+/// shutdown, claimed deliveries not yet sent go back to the queue.
 public final class DeliveryService: Service, Sendable {
     let store: any Store
     let sender: AlertSender
     let policy: DeliveryRetryPolicy
+    /// The receivers, in configuration order.
+    let receivers: [String]
     /// Sends per second per receiver; 0: no limit.
     let rates: [String: Double]
     let concurrency: [String: Int]
-    /// The most deliveries one claim takes.
-    let claimLimit: Int
     let limiter = ReceiverRateLimiter()
     let owner: String
     let pollInterval: Duration
@@ -33,9 +41,9 @@ public final class DeliveryService: Service, Sendable {
         self.store = store
         self.sender = sender
         self.policy = policy
+        self.receivers = receivers.map(\.name)
         self.rates = Dictionary(uniqueKeysWithValues: receivers.map { ($0.name, $0.effectiveRatePerSecond) })
         self.concurrency = Dictionary(uniqueKeysWithValues: receivers.map { ($0.name, $0.effectiveConcurrency) })
-        self.claimLimit = Self.claimLimit(rates: receivers.map(\.effectiveRatePerSecond), leaseSeconds: leaseSeconds)
         self.owner = "relay-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         self.pollInterval = pollInterval
         self.leaseSeconds = leaseSeconds
@@ -43,56 +51,94 @@ public final class DeliveryService: Service, Sendable {
         self.logger = logger
     }
 
-    /// How many deliveries one claim may take: as many as the slowest rate-limited receiver can
-    /// send within half the lease (so that a claim is sent before its lease runs out and
+    /// How many deliveries one claim may take: as many as a receiver limited to `rate` can be
+    /// sent within half the lease (so that a claim is sent before its lease runs out and
     /// another replica takes it), between 1 and 256.
-    static func claimLimit(rates: [Double], leaseSeconds: Int64) -> Int {
-        guard let slowest = rates.filter({ $0 > 0 }).min() else { return 256 }
-        return max(1, min(256, Int(slowest * Double(leaseSeconds) / 2)))
+    static func claimLimit(rate: Double, leaseSeconds: Int64) -> Int {
+        guard rate > 0 else { return 256 }
+        return max(1, min(256, Int(rate * Double(leaseSeconds) / 2)))
     }
 
     public func run() async throws {
+        if !store.isShared {
+            // One process per store: a lease found now was left by a process that is gone.
+            do {
+                let released = try await store.releaseDeliveries(owner: nil, receiver: nil, at: clock().millisecondsSince1970)
+                if released > 0 { logger.info("deliveries left claimed by a stopped relay put back", metadata: ["count": "\(released)"]) }
+            } catch {
+                logger.warning("outbox unavailable", metadata: ["error": "\(error)"])
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for receiver in receivers {
+                group.addTask { await self.drain(receiver) }
+            }
+        }
+        // Graceful shutdown: what was claimed and not sent is queued again, not left leased.
+        _ = try? await store.releaseDeliveries(owner: owner, receiver: nil, at: clock().millisecondsSince1970)
+    }
+
+    /// One receiver's lane, until shutdown.
+    private func drain(_ receiver: String) async {
+        let lane = Lane()
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            let sent = await runOnce()
-            if sent == 0 {
+            let now = clock().millisecondsSince1970
+            if let until = lane.pausedUntil, until > now {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(min(until - now, 60_000))) }
+                continue
+            }
+            if await runOnce(receiver, lane: lane) == 0 {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.pollInterval) }
             }
         }
     }
 
-    /// One claim-and-send pass; returns how many deliveries it attempted.
+    /// One claim-and-send pass over every receiver's lane; returns how many deliveries it attempted.
     @discardableResult
     public func runOnce() async -> Int {
+        var attempted = 0
+        for receiver in receivers { attempted += await runOnce(receiver, lane: Lane()) }
+        return attempted
+    }
+
+    /// One claim-and-send pass of one receiver's lane; returns how many deliveries it attempted.
+    private func runOnce(_ receiver: String, lane: Lane) async -> Int {
         let now = clock().millisecondsSince1970
+        let rate = rates[receiver] ?? 1
         let claimed: [Delivery]
         do {
-            claimed = try await store.claimDeliveries(owner: owner, now: now, leaseUntil: now + leaseSeconds * 1000, limit: claimLimit)
+            claimed = try await store.claimDeliveries(
+                owner: owner, receiver: receiver, now: now, leaseUntil: now + leaseSeconds * 1000,
+                limit: Self.claimLimit(rate: rate, leaseSeconds: leaseSeconds)
+            )
         } catch {
-            logger.warning("outbox unavailable", metadata: ["error": "\(error)"])
+            logger.warning("outbox unavailable", metadata: ["error": "\(error)", "receiver": "\(receiver)"])
             return 0
         }
         guard !claimed.isEmpty else { return 0 }
-        let byReceiver = Dictionary(grouping: claimed, by: \.receiver)
+        let queue = DeliveryQueue(claimed)
         await withTaskGroup(of: Void.self) { group in
-            for (receiver, deliveries) in byReceiver {
-                // One lane per receiver: its `concurrency` senders take its deliveries in order,
-                // each waiting for the receiver's next rate slot.
-                let queue = DeliveryQueue(deliveries)
-                for _ in 0..<min(deliveries.count, max(1, concurrency[receiver] ?? 1)) {
-                    group.addTask {
-                        while let delivery = queue.next() {
-                            let rate = self.rates[receiver] ?? 1
-                            if rate > 0 { await self.limiter.waitForSlot(receiver, perSecond: rate) }
-                            await self.attempt(delivery)
-                        }
+            // Its `concurrency` senders take the deliveries in the order they were queued, each
+            // waiting for the receiver's next rate slot, and stop as soon as the lane pauses.
+            for _ in 0..<min(claimed.count, max(1, concurrency[receiver] ?? 1)) {
+                group.addTask {
+                    while !Task.isShuttingDownGracefully, !lane.isPaused(now: self.clock().millisecondsSince1970), let delivery = queue.next() {
+                        if rate > 0 { await self.limiter.waitForSlot(receiver, perSecond: rate) }
+                        if let retryAt = await self.attempt(delivery) { lane.pause(until: retryAt) }
                     }
                 }
             }
         }
-        return claimed.count
+        let unsent = queue.remainingCount
+        if unsent > 0 {
+            // Paused or stopping: the rest goes back unsent, its attempts untouched.
+            _ = try? await store.releaseDeliveries(owner: owner, receiver: receiver, at: clock().millisecondsSince1970)
+        }
+        return claimed.count - unsent
     }
 
-    private func attempt(_ delivery: Delivery) async {
+    /// Sends one delivery and records how it went; returns when to try again if it will be.
+    private func attempt(_ delivery: Delivery) async -> Int64? {
         let result = await sender.send(delivery)
         let now = clock().millisecondsSince1970
         let decision = policy.decide(result, attemptsBefore: delivery.attempts, createdAt: delivery.createdAt, now: now, jitter: Double.random(in: 0...1))
@@ -100,13 +146,15 @@ public final class DeliveryService: Service, Sendable {
         logger[metadataKey: "delivery"] = "\(delivery.id)"
         logger[metadataKey: "receiver"] = "\(delivery.receiver)"
         let outcome: DeliveryOutcome
+        var retryAt: Int64?
         switch decision {
         case .delivered(let status):
             outcome = .delivered(status: status)
             logger.info("alert delivered", metadata: ["status": "\(status)", "attempt": "\(delivery.attempts + 1)"])
         case .retry(let at, let reason, let status):
             outcome = .retry(at: at, error: reason, status: status)
-            logger.warning("alert delivery will be retried", metadata: ["reason": "\(reason)", "in_ms": "\(at - now)", "attempt": "\(delivery.attempts + 1)"])
+            retryAt = at
+            logger.warning("alert delivery will be retried; the receiver is paused until then", metadata: ["reason": "\(reason)", "in_ms": "\(at - now)", "attempt": "\(delivery.attempts + 1)"])
         case .dead(let reason, let status):
             outcome = .dead(error: reason, status: status)
             logger.error("alert delivery dead-lettered", metadata: ["reason": "\(reason)", "attempt": "\(delivery.attempts + 1)"])
@@ -117,6 +165,20 @@ public final class DeliveryService: Service, Sendable {
             // The lease runs out and the delivery is sent again: at least once, never lost.
             logger.error("delivery outcome not recorded", metadata: ["error": "\(error)"])
         }
+        return retryAt
+    }
+}
+
+/// A receiver's lane state: until when it is paused (a retry is due then).
+final class Lane: Sendable {
+    private let pausedUntilMillis = Mutex<Int64?>(nil)
+
+    var pausedUntil: Int64? { pausedUntilMillis.withLock { $0 } }
+
+    func isPaused(now: Int64) -> Bool { (pausedUntil ?? 0) > now }
+
+    func pause(until: Int64) {
+        pausedUntilMillis.withLock { $0 = max($0 ?? 0, until) }
     }
 }
 
@@ -131,6 +193,8 @@ final class DeliveryQueue: Sendable {
     func next() -> Delivery? {
         remaining.withLock { $0.popFirst() }
     }
+
+    var remainingCount: Int { remaining.withLock { $0.count } }
 }
 
 /// Spaces sends to each receiver (Slack allows about one message a second per webhook).

@@ -80,10 +80,12 @@ extension RelayConfiguration {
         public var consoleURL = AlertBuilder.defaultConsoleURLTemplate
         /// `default_receivers`: where alerts no route matched go (none by default).
         public var defaultReceivers: [String] = []
-        /// `max_attempts`: after this many failed attempts a delivery is dead-lettered.
-        public var maxAttempts = 12
-        /// `max_age_seconds`: a delivery still failing this long after it was queued is dead-lettered.
-        public var maxAgeSeconds: Int64 = 86_400
+        /// `max_attempts`: when set, after this many failed attempts a delivery is dead-lettered;
+        /// unset, only its age counts.
+        public var maxAttempts: Int?
+        /// `max_age_seconds`: a delivery still failing this long after it was queued is
+        /// dead-lettered (two days by default).
+        public var maxAgeSeconds: Int64 = DeliveryRetryPolicy.defaultMaxAgeSeconds
         /// `alert_on_subscription_changes`: subscription confirmed / unsubscribed alerts.
         public var alertOnSubscriptionChanges = true
         /// `retry_base_seconds`: the first retry waits about this long, doubling each time.

@@ -174,7 +174,7 @@ extension RelayConfiguration {
             case "retry_max_delay_seconds": settings.retryMaxDelaySeconds = try value.number(in: 1...86_400)
             case "console_url": settings.consoleURL = try value.string()
             case "default_receivers": settings.defaultReceivers = try value.strings()
-            case "max_attempts": settings.maxAttempts = try value.integer(in: 1...100)
+            case "max_attempts": settings.maxAttempts = value.isNull ? nil : try value.integer(in: 1...10_000)
             case "max_age_seconds": settings.maxAgeSeconds = Int64(try value.integer(in: 60...2_592_000))
             default: settings.alertOnSubscriptionChanges = try value.bool()
             }

@@ -122,12 +122,20 @@ public final class PostgresStore: Store, Service {
         }
     }
 
-    public func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery] {
+    public func claimDeliveries(owner: String, receiver: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery] {
         try await transaction { connection in
-            try await connection.rows(SummarySQL.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, limit: limit, skipLocked: true), logger: self.logger)
-                .map(SummarySQL.delivery(from:))
+            try await connection.rows(SummarySQL.claimDeliveries(owner: owner, receiver: receiver, now: now, leaseUntil: leaseUntil, limit: limit, skipLocked: true), logger: self.logger)
+                .map(SummarySQL.delivery(from:)).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         }
     }
+
+    @discardableResult
+    public func releaseDeliveries(owner: String?, receiver: String?, at now: Int64) async throws(StoreError) -> Int {
+        try await transaction { try await $0.changedRows(SummarySQL.releaseDeliveries(owner: owner, receiver: receiver, at: now), logger: self.logger) }
+    }
+
+    /// Several replicas share one database.
+    public var isShared: Bool { true }
 
     public func completeDelivery(id: String, owner: String, outcome: DeliveryOutcome, at now: Int64) async throws(StoreError) {
         try await transaction { try await $0.run(SummarySQL.completeDelivery(id: id, owner: owner, outcome: outcome, at: now), logger: self.logger) }

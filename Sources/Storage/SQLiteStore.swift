@@ -165,16 +165,31 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery] {
+    public func claimDeliveries(owner: String, receiver: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery] {
         // A read first: polling an empty outbox must not queue writes behind the SNS ingest.
         let due = try await read { db in
-            try Row.fetchOne(db, sql: "SELECT 1 FROM deliveries WHERE (state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?) LIMIT 1", arguments: [now, now]) != nil
+            try Row.fetchOne(
+                db, sql: "SELECT 1 FROM deliveries WHERE receiver = ? AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?)) LIMIT 1",
+                arguments: [receiver, now, now]
+            ) != nil
         }
         guard due else { return [] }
         return try await write { db in
-            try db.rows(SummarySQL.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, limit: limit, skipLocked: false)).map(SummarySQL.delivery(from:))
+            try db.rows(SummarySQL.claimDeliveries(owner: owner, receiver: receiver, now: now, leaseUntil: leaseUntil, limit: limit, skipLocked: false))
+                .map(SummarySQL.delivery(from:)).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         }
     }
+
+    @discardableResult
+    public func releaseDeliveries(owner: String?, receiver: String?, at now: Int64) async throws(StoreError) -> Int {
+        try await write { db in
+            try db.run(SummarySQL.releaseDeliveries(owner: owner, receiver: receiver, at: now))
+            return db.changesCount
+        }
+    }
+
+    /// One relay process per SQLite file.
+    public var isShared: Bool { false }
 
     public func completeDelivery(id: String, owner: String, outcome: DeliveryOutcome, at now: Int64) async throws(StoreError) {
         try await write { db in try db.run(SummarySQL.completeDelivery(id: id, owner: owner, outcome: outcome, at: now)) }

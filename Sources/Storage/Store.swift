@@ -6,8 +6,17 @@ import DeviceDefender
 /// Messages, payloads, changes and the alerts that follow are written by one function over
 /// `IngestStore.withIngestTransaction` (`RecordBatch` in the Ingest module).
 public protocol Store: IngestStore {
-    /// Claims due deliveries for `owner` (a worker of one replica) until `leaseUntil`.
-    func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery]
+    /// Claims `receiver`'s due deliveries for `owner` (a worker of one replica) until
+    /// `leaseUntil`, oldest queued first.
+    func claimDeliveries(owner: String, receiver: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery]
+    /// Puts claimed deliveries back unsent, their attempts unchanged: `owner`'s (for
+    /// `receiver`, or all of them), or every claimed delivery when `owner` is nil (only for a
+    /// store no other process uses). Returns how many.
+    @discardableResult
+    func releaseDeliveries(owner: String?, receiver: String?, at now: Int64) async throws(StoreError) -> Int
+    /// Whether other processes may use this store at the same time (PostgreSQL). When not
+    /// (SQLite), every lease found at start was left by a process that is gone.
+    var isShared: Bool { get }
     /// Records how an attempt ended; only the lease holder can.
     func completeDelivery(id: String, owner: String, outcome: DeliveryOutcome, at now: Int64) async throws(StoreError)
     /// Newest first.

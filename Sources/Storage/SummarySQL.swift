@@ -318,19 +318,36 @@ enum SummarySQL {
     /// Takes up to `limit` due deliveries for `owner` until `leaseUntil`; a lease that ran out
     /// (its replica died mid-send) makes the delivery due again. PostgreSQL skips rows another
     /// replica is claiming at the same moment.
-    static func claimDeliveries(owner: String, now: Int64, leaseUntil: Int64, limit: Int, skipLocked: Bool) -> SQLStatement {
+    /// One receiver's due deliveries, oldest queued first.
+    static func claimDeliveries(owner: String, receiver: String, now: Int64, leaseUntil: Int64, limit: Int, skipLocked: Bool) -> SQLStatement {
         SQLStatement(
             """
             UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
             WHERE id IN (
                 SELECT id FROM deliveries
-                WHERE (state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?)
-                ORDER BY next_attempt_at, created_at LIMIT ?\(skipLocked ? " FOR UPDATE SKIP LOCKED" : "")
+                WHERE receiver = ? AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))
+                ORDER BY created_at, id LIMIT ?\(skipLocked ? " FOR UPDATE SKIP LOCKED" : "")
             )
             RETURNING *
             """,
-            [.text(owner), .integer(leaseUntil), .integer(now), .integer(now), .integer(now), .integer(Int64(limit))]
+            [.text(owner), .integer(leaseUntil), .integer(now), .text(receiver), .integer(now), .integer(now), .integer(Int64(limit))]
         )
+    }
+
+    /// Puts claimed deliveries back, unsent and with their attempts unchanged: those of `owner`
+    /// (for one receiver, or all), or every claimed one when `owner` is nil.
+    static func releaseDeliveries(owner: String?, receiver: String?, at now: Int64) -> SQLStatement {
+        var sql = "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE state = 'sending'"
+        var arguments: [SQLValue] = [.integer(now)]
+        if let owner {
+            sql += " AND lease_owner = ?"
+            arguments.append(.text(owner))
+        }
+        if let receiver {
+            sql += " AND receiver = ?"
+            arguments.append(.text(receiver))
+        }
+        return SQLStatement(sql, arguments)
     }
 
     static func completeDelivery(id: String, owner: String, outcome: DeliveryOutcome, at now: Int64) -> SQLStatement {

@@ -51,4 +51,20 @@ struct DeliveryRetryPolicyTests {
         #expect(policy.decide(.accepted(status: 204), attemptsBefore: 3, createdAt: 0, now: 0, jitter: 0) == .delivered(status: 204))
         #expect(policy.decide(.invalid("url refused"), attemptsBefore: 0, createdAt: 0, now: 0, jitter: 0) == .dead(reason: "permanent: url refused", status: nil))
     }
+
+    /// The default retries a transient failure for as long as the delivery is younger than two
+    /// days, however many attempts that takes: a long outage delays alerts, never drops them.
+    @Test func byDefaultOnlyAgeEndsRetries() {
+        let standard = DeliveryRetryPolicy(baseDelaySeconds: 0.5, maxDelaySeconds: 1)
+        #expect(standard.maxAttempts == nil)
+        #expect(standard.maxAgeSeconds == 172_800)
+        guard case .retry = standard.decide(.refused(status: 503, retryAfterSeconds: nil, detail: ""), attemptsBefore: 500, createdAt: 0, now: 600_000, jitter: 0.5) else {
+            Issue.record("the 501st transient failure ten minutes in was dead-lettered")
+            return
+        }
+        guard case .dead = standard.decide(.refused(status: 503, retryAfterSeconds: nil, detail: ""), attemptsBefore: 500, createdAt: 0, now: 172_800_000, jitter: 0.5) else {
+            Issue.record("a delivery two days old was retried")
+            return
+        }
+    }
 }

@@ -236,7 +236,7 @@ struct AlertCommandTests {
         let config = try write(Self.config.replacingOccurrences(of: "%DB%", with: database), "config.yaml", in: directory)
         try await withTestStoreURL("sqlite://" + database) { store in
             try await store.enqueue([OutboxEntry(id: "audit:x#secops-slack", receiver: "secops-slack", alertID: "audit:x", kind: "audit", body: [], fingerprint: "f", repeatIntervalSeconds: nil)], at: 1)
-            let claimed = try await store.claimDeliveries(owner: "o", now: 1, leaseUntil: 100, limit: 1)
+            let claimed = try await store.claimDeliveries(owner: "o", receiver: "secops-slack", now: 1, leaseUntil: 100, limit: 1)
             try await store.completeDelivery(id: claimed[0].id, owner: "o", outcome: .dead(error: "permanent: HTTP 404", status: 404), at: 2)
         }
         let listed = try await RelayProcess.command(["deliveries", "list", "--state", "dead", "--config", config])

@@ -30,6 +30,7 @@ struct DeliveryTests {
     func withRelay(
         receivers: [RelayConfiguration.Receiver], routes: [AlertRoute]? = nil, smtp: [String] = [],
         _ adjust: (inout RelayConfiguration) -> Void = { _ in },
+        beforeStart: (SQLiteStore) async throws -> Void = { _ in },
         _ body: @Sendable (Setup, RelayHarness, any TestClientProtocol) async throws -> Void
     ) async throws {
         let fake = try await FakeAWS.start()
@@ -45,6 +46,7 @@ struct DeliveryTests {
             configuration.api.token = "delivery-test-token-0123456789"
             adjust(&configuration)
         })
+        try await beforeStart(harness.store)
         try await harness.run { client in try await body(Setup(fake: fake, chat: chat, certificateURL: url), harness, client) }
     }
 
@@ -233,14 +235,14 @@ struct DeliveryTests {
         }
     }
 
-    /// A claim holds no more deliveries than the slowest receiver sends within half the lease:
+    /// A lane's claim holds no more deliveries than its receiver sends within half the lease:
     /// a claim sent after its lease ran out would be sent again by another replica.
-    @Test func claimsNoMoreThanTheSlowestReceiverSendsWithinItsLease() {
-        #expect(DeliveryService.claimLimit(rates: [1, 0, 10], leaseSeconds: 120) == 60)
-        #expect(DeliveryService.claimLimit(rates: [0], leaseSeconds: 120) == 256)
-        #expect(DeliveryService.claimLimit(rates: [10], leaseSeconds: 120) == 256)
-        #expect(DeliveryService.claimLimit(rates: [1], leaseSeconds: 4) == 2)
-        #expect(DeliveryService.claimLimit(rates: [0.01], leaseSeconds: 120) == 1)
+    @Test func claimsNoMoreThanTheReceiverSendsWithinItsLease() {
+        #expect(DeliveryService.claimLimit(rate: 1, leaseSeconds: 120) == 60)
+        #expect(DeliveryService.claimLimit(rate: 0, leaseSeconds: 120) == 256)
+        #expect(DeliveryService.claimLimit(rate: 10, leaseSeconds: 120) == 256)
+        #expect(DeliveryService.claimLimit(rate: 1, leaseSeconds: 4) == 2)
+        #expect(DeliveryService.claimLimit(rate: 0.01, leaseSeconds: 120) == 1)
     }
 
     @Test func repeatIntervalSilencesTheSameUnchangedFinding() async throws {

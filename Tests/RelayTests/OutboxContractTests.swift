@@ -29,9 +29,9 @@ struct OutboxContractTests {
             #expect(try await store.record(message, effect: .notificationDelivered, payload: .classify(payload), planner: planner) == .duplicate)
             #expect(try await store.deliveries(state: .pending, limit: 10).count == 2)
 
-            let first = try await store.claimDeliveries(owner: "a", now: 1_000, leaseUntil: 61_000, limit: 10)
+            let first = try await Self.claimAll(store, owner: "a", now: 1_000, leaseUntil: 61_000)
             #expect(first.count == 2)
-            #expect(try await store.claimDeliveries(owner: "b", now: 2_000, leaseUntil: 62_000, limit: 10).isEmpty, "leased deliveries were claimed twice")
+            #expect(try await Self.claimAll(store, owner: "b", now: 2_000, leaseUntil: 62_000).isEmpty, "leased deliveries were claimed twice")
 
             // Only the lease holder records the outcome.
             try await store.completeDelivery(id: first[0].id, owner: "b", outcome: .delivered(status: 200), at: 3_000)
@@ -40,12 +40,12 @@ struct OutboxContractTests {
             #expect(try await store.deliveries(state: .delivered, limit: 10).map(\.id) == [first[0].id])
 
             // Owner "a" died holding the other one: after its lease it is claimable again.
-            #expect(try await store.claimDeliveries(owner: "b", now: 60_999, leaseUntil: 120_000, limit: 10).isEmpty)
-            let reclaimed = try await store.claimDeliveries(owner: "b", now: 61_001, leaseUntil: 120_000, limit: 10)
+            #expect(try await Self.claimAll(store, owner: "b", now: 60_999, leaseUntil: 120_000).isEmpty)
+            let reclaimed = try await Self.claimAll(store, owner: "b", now: 61_001, leaseUntil: 120_000)
             #expect(reclaimed.map(\.id) == [first[1].id])
             try await store.completeDelivery(id: first[1].id, owner: "b", outcome: .retry(at: 70_000, error: "HTTP 503", status: 503), at: 61_500)
-            #expect(try await store.claimDeliveries(owner: "b", now: 69_999, leaseUntil: 130_000, limit: 10).isEmpty)
-            let retried = try await store.claimDeliveries(owner: "b", now: 70_000, leaseUntil: 130_000, limit: 10)
+            #expect(try await Self.claimAll(store, owner: "b", now: 69_999, leaseUntil: 130_000).isEmpty)
+            let retried = try await Self.claimAll(store, owner: "b", now: 70_000, leaseUntil: 130_000)
             #expect(retried.first?.attempts == 1)
             #expect(retried.first?.lastStatus == 503)
             try await store.completeDelivery(id: first[1].id, owner: "b", outcome: .dead(error: "permanent: HTTP 400", status: 400), at: 71_000)
@@ -54,6 +54,39 @@ struct OutboxContractTests {
             #expect(try await store.retryDeadDeliveries(id: nil, at: 80_000) == 1)
             let again = try await store.deliveries(state: .pending, limit: 10)
             #expect(again.first?.attempts == 0)
+        }
+    }
+
+    /// Both receivers' claims, as the lanes of one replica make them.
+    static func claimAll(_ store: any Store, owner: String, now: Int64, leaseUntil: Int64) async throws -> [Delivery] {
+        var claimed: [Delivery] = []
+        for receiver in ["slack", "mail"] {
+            claimed += try await store.claimDeliveries(owner: owner, receiver: receiver, now: now, leaseUntil: leaseUntil, limit: 10)
+        }
+        return claimed
+    }
+
+    /// A lane claims its own receiver's deliveries only, oldest queued first, and what it puts
+    /// back keeps its attempts.
+    @Test(arguments: TestBackend.allCases)
+    func claimsOneReceiverInQueuedOrderAndReleasesUnsent(_ backend: TestBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            try await store.enqueue([Self.entry("late", receiver: "slack")], at: 3_000)
+            try await store.enqueue([Self.entry("early", receiver: "slack")], at: 1_000)
+            try await store.enqueue([Self.entry("other", receiver: "mail")], at: 500)
+            let claimed = try await store.claimDeliveries(owner: "a", receiver: "slack", now: 5_000, leaseUntil: 65_000, limit: 10)
+            #expect(claimed.map(\.alertID) == ["early", "late"])
+            #expect(try await store.deliveries(state: .pending, limit: 10).map(\.alertID) == ["other"])
+
+            #expect(try await store.releaseDeliveries(owner: "b", receiver: nil, at: 6_000) == 0, "another owner's claims were released")
+            #expect(try await store.releaseDeliveries(owner: "a", receiver: "slack", at: 6_000) == 2)
+            let again = try await store.claimDeliveries(owner: "b", receiver: "slack", now: 7_000, leaseUntil: 67_000, limit: 1)
+            #expect(again.map(\.alertID) == ["early"])
+            #expect(again.first?.attempts == 0, "putting a claim back spent an attempt")
+
+            // A store no other process uses releases every lease found (a relay that stopped).
+            #expect(try await store.releaseDeliveries(owner: nil, receiver: nil, at: 8_000) == 1)
+            #expect(try await store.deliveries(state: .sending, limit: 10).isEmpty)
         }
     }
 

@@ -1,0 +1,94 @@
+import Alerts
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Ingest
+@testable import Relay
+import SNS
+import Storage
+import TestSupport
+import Testing
+
+/// Each receiver drains on its own lane: a receiver that hangs, throttles or is down delays
+/// only itself, its deliveries go out in the order they were queued, an outage shorter than
+/// `alerts.max_age_seconds` ends with everything delivered, and a restart does not wait out
+/// the lease its own crash left.
+@Suite(.timeLimit(.minutes(2)))
+struct DeliveryLaneTests {
+    let checks = DeliveryTests.checks
+
+    @Test func aHangingReceiverDelaysOnlyItself() async throws {
+        let receivers = [
+            DeliveryTests.receiver("stuck", .webhook, "https://hooks.example.com/slow/x"),
+            DeliveryTests.receiver("slack", .slack, "https://hooks.slack.com/services/T/B/lanes") { $0.ratePerSecond = 0 },
+        ]
+        try await DeliveryTests().withRelay(receivers: receivers, { $0.outbound.timeoutSeconds = 8 }) { setup, _, client in
+            #expect(try await client.postSNS(try DeliveryTests.auditEnvelope("lane-1", checks: checks, url: setup.certificateURL)).status == .ok)
+            _ = try await eventually("the first alert to reach Slack and hang on the webhook") {
+                setup.chat.requests(to: "/services/").count == 1 && setup.chat.requests(to: "/slow/").count == 1 ? true : nil
+            }
+            let start = Date().timeIntervalSince1970
+            #expect(try await client.postSNS(try DeliveryTests.auditEnvelope("lane-2", start: 1_764_100_000_000, checks: checks, url: setup.certificateURL)).status == .ok)
+            let second = try await eventually(timeout: .seconds(15), "the second alert to reach Slack") { setup.chat.requests(to: "/services/").dropFirst().first }
+            #expect(second.time - start < 3, "Slack waited \(second.time - start) s behind a hanging webhook")
+        }
+    }
+
+    @Test func retryAfterPausesTheReceiverNotJustOneDelivery() async throws {
+        let receivers = [DeliveryTests.receiver("throttled", .webhook, "https://hooks.example.com/retry-after/3/x") { $0.concurrency = 1 }]
+        try await DeliveryTests().withRelay(receivers: receivers, { $0.alerts.retryBaseSeconds = 0.1 }) { setup, harness, client in
+            for index in 0..<3 {
+                #expect(try await client.postSNS(try DeliveryTests.auditEnvelope("throttle-\(index)", start: 1_764_000_000_000 + Int64(index) * 86_400_000, checks: checks, url: setup.certificateURL)).status == .ok)
+            }
+            let delivered = try await eventually(timeout: .seconds(20), "three deliveries") { () -> [Delivery]? in
+                let rows = try await harness.store.deliveries(state: .delivered, limit: 10)
+                return rows.count == 3 ? rows : nil
+            }
+            let requests = setup.chat.requests(to: "/retry-after/")
+            #expect(requests.count == 4, "one 429, then three deliveries: \(requests.count) requests")
+            let first = try #require(requests.first)
+            let tooSoon = requests.dropFirst().filter { $0.time - first.time < 2.9 }
+            #expect(tooSoon.isEmpty, "\(tooSoon.count) requests within Retry-After: 3")
+            #expect(delivered.map(\.attempts).sorted() == [1, 1, 2], "a pause spent other deliveries' attempts")
+        }
+    }
+
+    @Test func aLongOutageDelaysAlertsButNeverDropsThemAndKeepsTheirOrder() async throws {
+        let receivers = [DeliveryTests.receiver("ops", .webhook, "https://hooks.example.com/outage") { $0.concurrency = 1 }]
+        try await DeliveryTests().withRelay(receivers: receivers, {
+            $0.alerts.retryBaseSeconds = 0.1
+            $0.alerts.retryMaxDelaySeconds = 1
+        }) { setup, harness, client in
+            try setup.chat.setDown(true)
+            for index in 0..<3 {
+                #expect(try await client.postSNS(try DeliveryTests.auditEnvelope("outage-\(index)", start: 1_764_000_000_000 + Int64(index) * 86_400_000, checks: checks, url: setup.certificateURL)).status == .ok)
+            }
+            // Far more failed attempts than the twelve that used to dead-letter an alert.
+            _ = try await eventually(timeout: .seconds(40), "twenty failed attempts") { setup.chat.requests(to: "/outage").count >= 20 ? true : nil }
+            #expect(try await harness.store.deliveries(state: .dead, limit: 10).isEmpty)
+            let up = Date().timeIntervalSince1970
+            try setup.chat.setDown(false)
+            _ = try await eventually(timeout: .seconds(20), "every alert delivered") { () -> Bool? in
+                try await harness.store.deliveries(state: .delivered, limit: 10).count == 3 ? true : nil
+            }
+            let order = setup.chat.requests(to: "/outage").filter { $0.time >= up }.compactMap { request -> String? in
+                request.json?["id"] as? String
+            }
+            #expect(order.suffix(3) == ["audit:outage-0", "audit:outage-1", "audit:outage-2"], "delivered out of queued order: \(order)")
+        }
+    }
+
+    /// One SQLite file has one relay process: a lease found at start was left by a crash, and
+    /// its delivery goes out at once instead of after `delivery_lease_seconds`.
+    @Test func aRestartDoesNotWaitOutItsOwnLease() async throws {
+        let receivers = [DeliveryTests.receiver("ops", .webhook, "https://hooks.example.com/after-crash")]
+        try await DeliveryTests().withRelay(receivers: receivers, { $0.alerts.deliveryLeaseSeconds = 3600 }, beforeStart: { store in
+            try await store.enqueue([OutboxEntry(id: "audit:crashed#ops", receiver: "ops", alertID: "audit:crashed", kind: "audit", body: Array("{}".utf8), fingerprint: "f", repeatIntervalSeconds: nil)], at: 1)
+            let now = SNSInstant(date: Date()).millisecondsSince1970
+            // The relay that claimed it died mid-send.
+            #expect(try await store.claimDeliveries(owner: "dead-relay", receiver: "ops", now: now, leaseUntil: now + 3_600_000, limit: 1).count == 1)
+        }) { setup, _, _ in
+            _ = try await eventually(timeout: .seconds(10), "the crashed relay's delivery to be sent") { setup.chat.requests(to: "/after-crash").first }
+        }
+    }
+}
