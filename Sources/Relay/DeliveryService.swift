@@ -139,6 +139,18 @@ public final class DeliveryService: Service, Sendable {
 
     /// Sends one delivery and records how it went; returns when to try again if it will be.
     private func attempt(_ delivery: Delivery) async -> Int64? {
+        // Still ours? A batch that outlived its lease may have been claimed by another replica:
+        // then that replica sends it, not this one.
+        let renewedAt = clock().millisecondsSince1970
+        do {
+            guard try await store.renewLease(id: delivery.id, owner: owner, until: renewedAt + leaseSeconds * 1000, at: renewedAt) else {
+                logger.info("alert delivery skipped: another replica holds it now", metadata: ["delivery": "\(delivery.id)"])
+                return nil
+            }
+        } catch {
+            logger.warning("outbox unavailable", metadata: ["error": "\(error)"])
+            return nil
+        }
         let result = await sender.send(delivery)
         let now = clock().millisecondsSince1970
         let decision = policy.decide(result, attemptsBefore: delivery.attempts, createdAt: delivery.createdAt, now: now, jitter: Double.random(in: 0...1))

@@ -134,6 +134,10 @@ public final class PostgresStore: Store, Service {
         try await transaction { try await $0.changedRows(SummarySQL.releaseDeliveries(owner: owner, receiver: receiver, at: now), logger: self.logger) }
     }
 
+    public func renewLease(id: String, owner: String, until: Int64, at now: Int64) async throws(StoreError) -> Bool {
+        try await transaction { try await $0.changedRows(SummarySQL.renewLease(id: id, owner: owner, until: until, at: now), logger: self.logger) } == 1
+    }
+
     /// Several replicas share one database.
     public var isShared: Bool { true }
 

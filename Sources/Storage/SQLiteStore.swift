@@ -188,6 +188,13 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func renewLease(id: String, owner: String, until: Int64, at now: Int64) async throws(StoreError) -> Bool {
+        try await write { db in
+            try db.run(SummarySQL.renewLease(id: id, owner: owner, until: until, at: now))
+            return db.changesCount == 1
+        }
+    }
+
     /// One relay process per SQLite file.
     public var isShared: Bool { false }
 

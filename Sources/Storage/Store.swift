@@ -9,6 +9,10 @@ public protocol Store: IngestStore {
     /// Claims `receiver`'s due deliveries for `owner` (a worker of one replica) until
     /// `leaseUntil`, oldest queued first.
     func claimDeliveries(owner: String, receiver: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery]
+    /// Extends `owner`'s lease on delivery `id` to `until`, right before it is sent; false
+    /// when `owner` no longer holds it (its lease ran out and another replica claimed it), and
+    /// the delivery must not be sent. This keeps a slow batch from being sent twice.
+    func renewLease(id: String, owner: String, until: Int64, at now: Int64) async throws(StoreError) -> Bool
     /// Puts claimed deliveries back unsent, their attempts unchanged: `owner`'s (for
     /// `receiver`, or all of them), or every claimed delivery when `owner` is nil (only for a
     /// store no other process uses). Returns how many.

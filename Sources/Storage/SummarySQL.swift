@@ -334,6 +334,15 @@ enum SummarySQL {
         )
     }
 
+    /// Extends `owner`'s lease on a delivery it still holds; no row changes once another
+    /// replica has claimed it.
+    static func renewLease(id: String, owner: String, until: Int64, at now: Int64) -> SQLStatement {
+        SQLStatement(
+            "UPDATE deliveries SET lease_until = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'sending'",
+            [.integer(until), .integer(now), .text(id), .text(owner)]
+        )
+    }
+
     /// Puts claimed deliveries back, unsent and with their attempts unchanged: those of `owner`
     /// (for one receiver, or all), or every claimed one when `owner` is nil.
     static func releaseDeliveries(owner: String?, receiver: String?, at now: Int64) -> SQLStatement {

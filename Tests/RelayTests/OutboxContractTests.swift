@@ -90,6 +90,22 @@ struct OutboxContractTests {
         }
     }
 
+    /// Right before a send the sender renews its lease; once its lease ran out and another
+    /// replica claimed the delivery, the renewal fails and the first replica does not send it.
+    @Test(arguments: TestBackend.allCases)
+    func aLeaseTakenOverCannotBeRenewed(_ backend: TestBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            try await store.enqueue([Self.entry("slow-batch", receiver: "slack")], at: 1_000)
+            let first = try await store.claimDeliveries(owner: "a", receiver: "slack", now: 1_000, leaseUntil: 5_000, limit: 10)
+            #expect(try await store.renewLease(id: first[0].id, owner: "a", until: 9_000, at: 4_000))
+            #expect(try await store.claimDeliveries(owner: "b", receiver: "slack", now: 8_999, leaseUntil: 20_000, limit: 10).isEmpty, "a renewed lease was taken over")
+            let taken = try await store.claimDeliveries(owner: "b", receiver: "slack", now: 9_001, leaseUntil: 20_000, limit: 10)
+            #expect(taken.map(\.id) == [first[0].id])
+            #expect(try await store.renewLease(id: first[0].id, owner: "a", until: 30_000, at: 10_000) == false)
+            #expect(try await store.renewLease(id: first[0].id, owner: "b", until: 30_000, at: 10_000))
+        }
+    }
+
     @Test(arguments: TestBackend.allCases)
     func suppressesRepeatsWithinTheInterval(_ backend: TestBackend) async throws {
         try await withTestStore(backend) { store, _ in
