@@ -43,13 +43,21 @@ struct RelayHarness {
     func run<T: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
         var logger = Logger(label: "relay-test")
         logger.logLevel = ProcessInfo.processInfo.environment["RELAY_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        // The same two clients `serve` uses.
+        // The same two clients `serve` uses, shut down before returning (as `serve` does): a
+        // transfer still running when the test process exits would run into the process's own
+        // teardown (OpenSSL's atexit cleanup) and corrupt the heap.
         let clients = OutboundClients(configuration.outbound, certificateLimits: certificateLimits)
-        defer { Task { await clients.shutdown() } }
-        let app = try buildApplication(configuration: configuration, dependencies: RelayDependencies(
-            store: store, curl: clients.alerts, awsCurl: clients.aws, certificateLimits: certificateLimits, logger: logger
-        ))
-        return try await app.test(.live) { client in try await body(client) }
+        do {
+            let app = try buildApplication(configuration: configuration, dependencies: RelayDependencies(
+                store: store, curl: clients.alerts, awsCurl: clients.aws, certificateLimits: certificateLimits, logger: logger
+            ))
+            let result = try await app.test(.live) { client in try await body(client) }
+            await clients.shutdown()
+            return result
+        } catch {
+            await clients.shutdown()
+            throw error
+        }
     }
 }
 
