@@ -69,6 +69,7 @@ public final class DeliveryService: Service, Sendable {
                 logger.warning("outbox unavailable", metadata: ["error": "\(error)"])
             }
         }
+        await reportUnknownReceivers()
         await withTaskGroup(of: Void.self) { group in
             for receiver in receivers {
                 group.addTask { await self.drain(receiver) }
@@ -76,6 +77,19 @@ public final class DeliveryService: Service, Sendable {
         }
         // Graceful shutdown: what was claimed and not sent is queued again, not left leased.
         _ = try? await store.releaseDeliveries(owner: owner, receiver: nil, at: clock().millisecondsSince1970)
+    }
+
+    /// Deliveries queued for receivers this configuration does not name wait untouched (this
+    /// replica has no lane for them): said once at start, so that a rolling configuration
+    /// change that dropped or renamed a receiver does not hide them.
+    func reportUnknownReceivers() async {
+        guard let queued = try? await store.queuedDeliveriesByReceiver() else { return }
+        let known = Set(receivers)
+        for (receiver, count) in queued.sorted(by: { $0.key < $1.key }) where !known.contains(receiver) {
+            logger.warning("deliveries are queued for a receiver this configuration does not name; they wait until a relay that names it sends them", metadata: [
+                "receiver": "\(receiver.prefix(64))", "count": "\(count)",
+            ])
+        }
     }
 
     /// One receiver's lane, until shutdown.

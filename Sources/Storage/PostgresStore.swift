@@ -149,6 +149,10 @@ public final class PostgresStore: Store, Service {
         try await rows(SummarySQL.deliveries(state: state, limit: limit)).map(SummarySQL.delivery(from:))
     }
 
+    public func queuedDeliveriesByReceiver() async throws(StoreError) -> [String: Int] {
+        try SummarySQL.queuedByReceiver(from: try await rows(SummarySQL.queuedByReceiver))
+    }
+
     public func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int] {
         try SummarySQL.counts(from: try await rows(SummarySQL.deliveryCounts))
     }

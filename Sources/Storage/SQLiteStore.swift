@@ -206,6 +206,10 @@ public final class SQLiteStore: Store {
         try await read { db in try db.rows(SummarySQL.deliveries(state: state, limit: limit)).map(SummarySQL.delivery(from:)) }
     }
 
+    public func queuedDeliveriesByReceiver() async throws(StoreError) -> [String: Int] {
+        try await read { db in try SummarySQL.queuedByReceiver(from: try db.rows(SummarySQL.queuedByReceiver)) }
+    }
+
     public func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int] {
         try await read { db in try SummarySQL.counts(from: try db.rows(SummarySQL.deliveryCounts)) }
     }

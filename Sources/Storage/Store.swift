@@ -25,6 +25,8 @@ public protocol Store: IngestStore {
     func completeDelivery(id: String, owner: String, outcome: DeliveryOutcome, at now: Int64) async throws(StoreError)
     /// Newest first.
     func deliveries(state: Delivery.State?, limit: Int) async throws(StoreError) -> [Delivery]
+    /// How many deliveries are still to send (pending or being sent), per receiver.
+    func queuedDeliveriesByReceiver() async throws(StoreError) -> [String: Int]
     /// How many deliveries are in each state (for metrics).
     func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int]
     /// Puts dead deliveries (one by id, or all) back in the queue; returns how many.

@@ -402,6 +402,15 @@ enum SummarySQL {
 
     static let deliveryCounts = SQLStatement("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
 
+    /// Deliveries still to send, per receiver.
+    static let queuedByReceiver = SQLStatement("SELECT receiver, count(*) AS n FROM deliveries WHERE state IN ('pending', 'sending') GROUP BY receiver")
+
+    static func queuedByReceiver(from rows: [SQLRow]) throws(StoreError) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in rows { counts[try row.text("receiver")] = try row.int("n") }
+        return counts
+    }
+
     static func counts(from rows: [SQLRow]) throws(StoreError) -> [Delivery.State: Int] {
         var counts: [Delivery.State: Int] = [:]
         for row in rows { counts[try deliveryState(row)] = try row.int("n") }

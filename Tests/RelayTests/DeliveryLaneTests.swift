@@ -91,4 +91,39 @@ struct DeliveryLaneTests {
             _ = try await eventually(timeout: .seconds(10), "the crashed relay's delivery to be sent") { setup.chat.requests(to: "/after-crash").first }
         }
     }
+
+    /// A relay whose configuration lacks a receiver leaves that receiver's deliveries alone
+    /// (they used to be claimed and dead-lettered) and says so at start.
+    @Test func deliveriesForAReceiverThisRelayDoesNotKnowWaitAndAreReported() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let chat = try await FakeChat.start(pki: fake.pki)
+        defer { chat.stop() }
+        let directory = try makeTemporaryDirectory("unknown-receiver")
+        let database = "sqlite://\(directory.path)/relay.sqlite"
+        try await withTestStoreURL(database) { store in
+            try await store.enqueue([OutboxEntry(id: "audit:old#retired", receiver: "retired", alertID: "audit:old", kind: "audit", body: Array("{}".utf8), fingerprint: "f", repeatIntervalSeconds: nil)], at: 1)
+        }
+        let relay = try await RelayProcess.serve(configurationYAML: """
+            server: {port: 0}
+            storage: {url: "\(database)"}
+            outbound:
+              ca_file: \(fake.pki.caFile)
+              connect_to: [\(chat.connectTo.map { "\"\($0)\"" }.joined(separator: ", "))]
+            receivers:
+              - {name: ops, type: webhook, url: "https://hooks.example.com/ops"}
+            """, in: directory)
+        _ = try await eventually("the unknown receiver to be reported") {
+            relay.output.contains("does not name") && relay.output.contains("retired") ? true : nil
+        }
+        try await Task.sleep(for: .seconds(1))
+        relay.process.terminate()
+        _ = await relay.process.waitForExit()
+        try await withTestStoreURL(database) { store in
+            let rows = try await store.deliveries(state: nil, limit: 10)
+            #expect(rows.map(\.state) == [.pending])
+            #expect(rows.first?.attempts == 0)
+        }
+        #expect(chat.requests().isEmpty)
+    }
 }
