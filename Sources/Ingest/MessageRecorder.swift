@@ -196,6 +196,15 @@ extension IngestStore {
         try await record(IngestItem(message: message, effect: effect, payload: payload), planner: planner)
     }
 
+    /// Marks a topic's subscription confirmed and queues the alerts that say so, in one
+    /// transaction: a crash cannot keep the confirmation and lose its alert.
+    public func confirm(topicARN: String, subscriptionARN: String?, alerts entries: [OutboxEntry], at now: Int64) async throws(StoreError) {
+        try await storeTransaction { transaction in
+            try await transaction.applySubscriptionEffects([SubscriptionChange(topicARN: topicARN, effect: .confirmed(subscriptionARN: subscriptionARN), at: now)])
+            try await RecordBatch.queue(entries.map { NewDelivery(entry: $0, at: now) }, in: transaction)
+        }
+    }
+
     /// Queues outbox entries on their own (alerts that follow a later step, such as a
     /// confirmed subscription), with the same repeat suppression as alerts queued on ingest.
     public func enqueue(_ entries: [OutboxEntry], at now: Int64) async throws(StoreError) {

@@ -135,19 +135,17 @@ public struct SNSIngest: Sendable {
         let now = clock().millisecondsSince1970
         switch await confirmer.confirm(subscribeURL: subscribeURL, topicARN: message.topicARN) {
         case .confirmed(let subscriptionARN):
+            var alerts: [OutboxEntry] = []
+            if let planner, let alert = planner.alert(for: StoredMessage(message, body: body, receivedAt: clock()), event: .subscription(status: "confirmed")) {
+                alerts = planner.entries(for: alert, now: now)
+            }
             do {
-                try await store.markConfirmed(topicARN: message.topicARN, subscriptionARN: subscriptionARN, at: now)
+                // The confirmation and its alert in one transaction: neither without the other.
+                try await store.confirm(topicARN: message.topicARN, subscriptionARN: subscriptionARN, alerts: alerts, at: now)
             } catch {
                 return IngestResult(status: 503, code: "store_unavailable", detail: "The confirmation could not be recorded; SNS will retry.", messageID: message.messageID)
             }
             logger.info("sns subscription confirmed", metadata: ["outcome": "confirmed", "subscription_arn": "\(subscriptionARN ?? "unknown")"])
-            if let planner, let alert = planner.alert(for: StoredMessage(message, body: body, receivedAt: clock()), event: .subscription(status: "confirmed")) {
-                do {
-                    try await store.enqueue(planner.entries(for: alert, now: now), at: now)
-                } catch {
-                    logger.error("subscription alert not queued", metadata: ["error": "\(error)"])
-                }
-            }
             return IngestResult(status: 200, code: "confirmed", messageID: message.messageID)
         case .transientFailure(let reason):
             try? await store.markConfirmationFailed(topicARN: message.topicARN, reason: reason, at: now)

@@ -45,6 +45,8 @@ public enum SubscriptionEffect: Sendable, Equatable {
     /// A Notification: SNS only delivers to confirmed subscriptions, so a topic first seen
     /// through a notification is recorded as confirmed.
     case notificationDelivered
+    /// The SubscribeURL was visited and AWS confirmed (with its SubscriptionArn when it gave one).
+    case confirmed(subscriptionARN: String?)
 
     /// What the outbox planner hears about the change; nil for notifications (their payload speaks).
     public var recordedEvent: RecordedEvent? {
@@ -52,6 +54,7 @@ public enum SubscriptionEffect: Sendable, Equatable {
         case .confirmationRequested: .subscription(status: "pending")
         case .unsubscribed: .subscription(status: "unsubscribed")
         case .notificationDelivered: nil
+        case .confirmed: .subscription(status: "confirmed")
         }
     }
 }

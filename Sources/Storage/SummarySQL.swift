@@ -19,6 +19,8 @@ enum SummarySQL {
                 """,
                 [.text(topicARN), .text(subscribeURL), .integer(now)]
             )
+        case .confirmed(let subscriptionARN):
+            markConfirmed(topicARN: topicARN, subscriptionARN: subscriptionARN, at: now)
         case .unsubscribed:
             SQLStatement(
                 """

@@ -106,6 +106,19 @@ struct OutboxContractTests {
         }
     }
 
+    /// The confirmation and its "subscription confirmed" alert are written together.
+    @Test(arguments: TestBackend.allCases)
+    func aConfirmationAndItsAlertAreOneWrite(_ backend: TestBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let topic = "arn:aws:sns:us-east-1:123456789012:audits"
+            try await store.confirm(topicARN: topic, subscriptionARN: topic + ":abc", alerts: [Self.entry("subscription:confirmed", receiver: "slack")], at: 5_000)
+            let subscription = try #require(try await store.subscription(topicARN: topic))
+            #expect(subscription.status == .confirmed)
+            #expect(subscription.subscriptionARN == topic + ":abc")
+            #expect(try await store.deliveries(state: .pending, limit: 10).map(\.alertID) == ["subscription:confirmed"])
+        }
+    }
+
     @Test(arguments: TestBackend.allCases)
     func suppressesRepeatsWithinTheInterval(_ backend: TestBackend) async throws {
         try await withTestStore(backend) { store, _ in
