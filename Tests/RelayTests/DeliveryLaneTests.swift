@@ -6,6 +6,7 @@ import Ingest
 @testable import Relay
 import SNS
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -90,6 +91,33 @@ struct DeliveryLaneTests {
         }) { setup, _, _ in
             _ = try await eventually(timeout: .seconds(10), "the crashed relay's delivery to be sent") { setup.chat.requests(to: "/after-crash").first }
         }
+    }
+
+    /// On graceful shutdown a lane finishes the send under way and puts what it claimed and did
+    /// not send back in the queue, instead of leaving it leased until the lease runs out.
+    @Test func aGracefulShutdownPutsClaimedDeliveriesBack() async throws {
+        let receivers = [DeliveryTests.receiver("stuck", .webhook, "https://hooks.example.com/slow/shutdown") { $0.concurrency = 1 }]
+        let database = Mutex<String?>(nil)
+        try await DeliveryTests().withRelay(receivers: receivers, { $0.outbound.timeoutSeconds = 2 }) { setup, harness, client in
+            database.withLock { $0 = harness.databasePath }
+            for index in 0..<3 {
+                #expect(try await client.postSNS(try DeliveryTests.auditEnvelope("shutdown-\(index)", start: 1_764_000_000_000 + Int64(index) * 86_400_000, checks: checks, url: setup.certificateURL)).status == .ok)
+            }
+            _ = try await eventually("a send to hang") { setup.chat.requests(to: "/slow/").isEmpty ? nil : true }
+            _ = try await eventually("more than one delivery to be claimed") { () -> Bool? in
+                try await harness.store.deliveries(state: .sending, limit: 10).count > 1 ? true : nil
+            }
+        }
+        // The relay has shut down: nothing is left leased, nothing was dead-lettered, and only
+        // the delivery at the head of the lane (the one that hung, perhaps retried) spent
+        // attempts.
+        let path = try #require(database.withLock { $0 })
+        let store = try SQLiteStore(path: path)
+        let rows = try await store.deliveries(state: nil, limit: 10)
+        await store.close()
+        #expect(rows.count == 3)
+        #expect(rows.allSatisfy { $0.state == .pending }, "\(rows.map(\.state))")
+        #expect(rows.filter { $0.attempts > 0 }.count <= 1, "\(rows.map(\.attempts))")
     }
 
     /// A relay whose configuration lacks a receiver leaves that receiver's deliveries alone
