@@ -107,14 +107,6 @@ public final class DeliveryService: Service, Sendable {
         }
     }
 
-    /// One claim-and-send pass over every receiver's lane; returns how many deliveries it attempted.
-    @discardableResult
-    public func runOnce() async -> Int {
-        var attempted = 0
-        for receiver in receivers { attempted += await runOnce(receiver, lane: Lane()) }
-        return attempted
-    }
-
     /// One claim-and-send pass of one receiver's lane; returns how many deliveries it attempted.
     private func runOnce(_ receiver: String, lane: Lane) async -> Int {
         let now = clock().millisecondsSince1970

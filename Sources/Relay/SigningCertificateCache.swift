@@ -214,12 +214,7 @@ public final class SigningCertificateCache: Sendable {
                     case .rejected: lifetime = limits.rejectedLifetime
                     case .unavailable, .busy: lifetime = limits.unavailableLifetime
                     }
-                    if state.failures[key] == nil, state.failures.count >= limits.failureCapacity {
-                        state.failures = state.failures.filter { $0.value.expiresAt > now }
-                        if state.failures.count >= limits.failureCapacity, let any = state.failures.first?.key {
-                            state.failures[any] = nil
-                        }
-                    }
+                    state.failures.makeRoom(for: key, capacity: limits.failureCapacity) { $0.expiresAt > now }
                     state.failures[key] = Failure(failure: failure, expiresAt: now + lifetime)
                     if let stale { result = .success(stale) }
                 }
@@ -255,10 +250,7 @@ public final class SigningCertificateCache: Sendable {
         }
         window.count += 1
         state.total.count += 1
-        if state.perHost[host] == nil, state.perHost.count >= limits.trackedHosts {
-            state.perHost = state.perHost.filter { now - $0.value.startedAt < .seconds(60) }
-            if state.perHost.count >= limits.trackedHosts, let any = state.perHost.first?.key { state.perHost[any] = nil }
-        }
+        state.perHost.makeRoom(for: host, capacity: limits.trackedHosts) { now - $0.startedAt < .seconds(60) }
         state.perHost[host] = window
         state.fetches += 1
         return nil
@@ -340,5 +332,15 @@ public final class SigningCertificateCache: Sendable {
             logger.warning("signing certificate fetch failed", metadata: ["cert_url": "\(url)", "status": "\(response.status)"])
             return .failure(.unavailable("the certificate host answered HTTP \(response.status)"))
         }
+    }
+}
+
+extension Dictionary {
+    /// Makes room for `key` in a table of at most `capacity` entries: the entries no longer
+    /// `live` go first, then, if that was not enough, any one.
+    fileprivate mutating func makeRoom(for key: Key, capacity: Int, keeping live: (Value) -> Bool) {
+        guard self[key] == nil, count >= capacity else { return }
+        self = filter { live($0.value) }
+        if count >= capacity, let any = first?.key { self[any] = nil }
     }
 }

@@ -62,6 +62,16 @@ struct CertificateCacheBoundsTests {
         }
     }
 
+    @Test func theFailureTableIsBounded() async throws {
+        try await withCache({ $0.failureCapacity = 5 }) { _, cache in
+            for _ in 0..<12 {
+                _ = await cache.certificate(for: "https://sns.us-east-1.amazonaws.com/\(FakeAWS.certificateName())")
+                #expect(cache.counts.failures <= 5)
+            }
+            #expect(cache.counts.failures == 5)
+        }
+    }
+
     @Test func failuresAreRememberedBriefly() async throws {
         try await withCache({ $0.unavailableLifetime = .milliseconds(300) }) { fake, cache in
             let missing = try fake.publish(document: "", name: FakeAWS.certificateName(), status: 404)
