@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Storage", "DeviceDefender", "Alerts", "JSON",
+                "Storage", "DeviceDefender", "Alerts", "JSON", "SNS",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -26,11 +26,15 @@ public struct AuditNotification: Sendable, Equatable {
     /// Milliseconds since the Unix epoch.
     public var taskStartTime: Int64
     public var checks: [AuditCheckResult]
+    /// The AWS region the audit ran in. The payload does not name it: it comes from the
+    /// TopicArn of the SNS message that carried the audit (`IngestItem`), nil when unknown
+    /// (an audit read from a file).
+    public var region: String?
 
     public init(
         accountID: String, taskID: String, taskStatus: TaskStatus, taskType: TaskType, scheduledAuditName: String?,
         failedChecksCount: Int, canceledChecksCount: Int, nonCompliantChecksCount: Int, compliantChecksCount: Int,
-        totalChecksCount: Int, taskStartTime: Int64, checks: [AuditCheckResult]
+        totalChecksCount: Int, taskStartTime: Int64, checks: [AuditCheckResult], region: String? = nil
     ) {
         self.accountID = accountID
         self.taskID = taskID
@@ -44,6 +48,7 @@ public struct AuditNotification: Sendable, Equatable {
         self.totalChecksCount = totalChecksCount
         self.taskStartTime = taskStartTime
         self.checks = checks
+        self.region = region
     }
 
     /// Non-compliant resources summed over the checks that found any.
@@ -51,11 +56,18 @@ public struct AuditNotification: Sendable, Equatable {
         checks.reduce(0) { $0 + ($1.isNonCompliant ? $1.nonCompliantResourcesCount : 0) }
     }
 
-    /// What identifies "the same audit" across runs: the scheduled audit's name, or for on-demand
-    /// audits the task type and account.
+    /// What identifies "the same audit" across runs: the account, the region, and the
+    /// scheduled audit's name (or, for on-demand audits, the task type). The same scheduled
+    /// audit name in two regions is two series: each region's account is audited on its own.
     public var seriesKey: String {
-        if let scheduledAuditName { return "scheduled:\(accountID):\(scheduledAuditName)" }
-        return "\(taskType.rawValue):\(accountID)"
+        Self.seriesKey(accountID: accountID, region: region ?? "", scheduledAuditName: scheduledAuditName, taskType: taskType.rawValue)
+    }
+
+    /// The series key as stored (`audit_tasks.series_key`); the stores' migration builds the
+    /// same text in SQL.
+    public static func seriesKey(accountID: String, region: String, scheduledAuditName: String?, taskType: String) -> String {
+        if let scheduledAuditName { return "scheduled:\(accountID):\(region):\(scheduledAuditName)" }
+        return "\(taskType):\(accountID):\(region)"
     }
 }
 

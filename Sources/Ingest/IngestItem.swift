@@ -1,4 +1,5 @@
 import DeviceDefender
+import SNS
 import Storage
 
 /// A verified SNS message, ready to store: the message, what it means for its topic's
@@ -16,10 +17,13 @@ public struct IngestItem: Sendable {
     public init(message: StoredMessage, effect: SubscriptionEffect, payload: DefenderPayload? = nil) {
         self.message = message
         self.effect = effect
-        self.payload = payload
-        if case .audit(let audit)? = payload {
+        if case .audit(var audit)? = payload {
+            // The audit ran in the region of the topic that carried it (the payload does not say).
+            audit.region = TopicARN(message.topicARN)?.region
+            self.payload = .audit(audit)
             self.audit = NewAudit(audit: audit, messageID: message.messageID, receivedAt: message.receivedAt)
         } else {
+            self.payload = payload
             self.audit = nil
         }
     }

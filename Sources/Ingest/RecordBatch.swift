@@ -25,9 +25,16 @@ public enum RecordBatch {
             guard case .audit(let audit)? = items[index].payload else { return nil }
             return (index, audit)
         }
+        // Runs of one series are stored one transaction at a time, so that what is read here as
+        // a run's neighbours stays so until this transaction commits.
+        if !carried.isEmpty { try await transaction.lockSeries(carried.map(\.audit.seriesKey)) }
         let first = try await transaction.insertMessages(unique.map { items[$0].message }, previousRunsOf: carried.map(\.audit))
-        var storedRuns: [Int: PreviousRun] = [:]
-        for ((index, _), run) in zip(carried, first.previousRuns) { storedRuns[index] = run }
+        var storedRuns: [Int: StoredRun] = [:]
+        var followingRuns: [Int: StoredRun] = [:]
+        for ((index, _), (run, next)) in zip(carried, zip(first.previousRuns, first.nextRuns)) {
+            storedRuns[index] = run
+            followingRuns[index] = next
+        }
         let new = zip(unique, first.inserted).filter(\.1).map(\.0)
         var outcomes = [RecordOutcome](repeating: .duplicate, count: items.count)
         for index in new { outcomes[index] = .recorded }
@@ -74,7 +81,7 @@ public enum RecordBatch {
             var changes: [StoredChange] = []
             changes.reserveCapacity(audits.count)
             for ((_, row), (fromStore, fromBatch)) in zip(audits, zip(stored, inBatch)) {
-                let previous: PreviousRun? = switch (fromStore, fromBatch) {
+                let previous: StoredRun? = switch (fromStore, fromBatch) {
                 case (let store?, let batch?): (store.taskStartTime, store.taskID) < (batch.taskStartTime, batch.taskID) ? batch : store
                 case (let store?, nil): store
                 case (nil, let batch?): batch
@@ -82,9 +89,17 @@ public enum RecordBatch {
                 }
                 changes.append(StoredChange(taskID: row.audit.taskID, change: AuditChange.between(previous: previous.map { $0.asNotification(of: row.audit) }, current: row.audit)))
             }
-            for ((index, row), (change, inserted)) in zip(audits, zip(changes, try await transaction.insertAudits(audits.map(\.row), changes: changes))) where inserted {
+            let inserted = try await transaction.insertAudits(audits.map(\.row), changes: changes)
+            for ((index, row), (change, inserted)) in zip(audits, zip(changes, inserted)) where inserted {
                 events[index] = .audit(row.audit, change.change)
             }
+            // A late run (one older than a stored run of its series) is the new previous run of
+            // the stored run after it: that run's change is compared again and replaced, and
+            // alerts nobody again (its alerts went out when it arrived).
+            let recomputed = changesOfFollowingRuns(
+                audits: audits.map(\.row), inserted: inserted, following: audits.map { followingRuns[$0.index] }
+            )
+            if !recomputed.isEmpty { try await transaction.updateChanges(recomputed) }
         }
         if !violations.isEmpty {
             for (violation, stored) in zip(violations, try await transaction.insertViolations(violations.map(\.row))) where stored {
@@ -132,10 +147,34 @@ public enum RecordBatch {
         try await transaction.insertDeliveries(kept)
     }
 
+    /// The stored runs that a newly inserted audit now directly precedes, compared again with
+    /// it. A stored run is recompared with the latest inserted audit before it, and only when no
+    /// other audit of the batch comes between them.
+    private static func changesOfFollowingRuns(audits: [NewAudit], inserted: [Bool], following: [StoredRun?]) -> [StoredChange] {
+        let order = audits.indices.sorted {
+            let (a, b) = (audits[$0].audit, audits[$1].audit)
+            return (a.seriesKey, a.taskStartTime, a.taskID) < (b.seriesKey, b.taskStartTime, b.taskID)
+        }
+        var changes: [String: StoredChange] = [:]
+        for (position, index) in order.enumerated() where inserted[index] {
+            guard let next = following[index] else { continue }
+            let audit = audits[index]
+            if position + 1 < order.count {
+                let later = audits[order[position + 1]].audit
+                let sameSeries = later.seriesKey.utf8.elementsEqual(audit.audit.seriesKey.utf8)
+                if sameSeries, (later.taskStartTime, later.taskID) < (next.taskStartTime, next.taskID) { continue }
+            }
+            let previous = StoredRun(taskID: audit.audit.taskID, taskStartTime: audit.audit.taskStartTime, checks: audit.storedChecks)
+            let change = AuditChange.between(previous: previous.asNotification(of: audit.audit), current: next.asNotification(of: audit.audit))
+            changes[next.taskID] = StoredChange(taskID: next.taskID, change: change)
+        }
+        return changes.keys.sorted().compactMap { changes[$0] }
+    }
+
     /// For each audit, the latest audit of the same series in the batch that started before it
     /// (by start time, then taskId).
-    private static func previousInBatch(_ audits: [NewAudit]) -> [PreviousRun?] {
-        var previous = [PreviousRun?](repeating: nil, count: audits.count)
+    private static func previousInBatch(_ audits: [NewAudit]) -> [StoredRun?] {
+        var previous = [StoredRun?](repeating: nil, count: audits.count)
         let order = audits.indices.sorted {
             let (a, b) = (audits[$0].audit, audits[$1].audit)
             return (a.seriesKey, a.taskStartTime, a.taskID) < (b.seriesKey, b.taskStartTime, b.taskID)
@@ -143,7 +182,7 @@ public enum RecordBatch {
         for (position, index) in order.enumerated() where position > 0 {
             let earlier = audits[order[position - 1]]
             if earlier.audit.seriesKey.utf8.elementsEqual(audits[index].audit.seriesKey.utf8) {
-                previous[index] = PreviousRun(taskID: earlier.audit.taskID, taskStartTime: earlier.audit.taskStartTime, checks: earlier.storedChecks)
+                previous[index] = StoredRun(taskID: earlier.audit.taskID, taskStartTime: earlier.audit.taskStartTime, checks: earlier.storedChecks)
             }
         }
         return previous
@@ -176,8 +215,8 @@ public enum RecordBatch {
     }
 }
 
-extension PreviousRun {
-    /// The previous run as far as the comparison needs it: its taskId and its checks.
+extension StoredRun {
+    /// A stored run as far as comparing two runs needs it: its taskId and its checks.
     func asNotification(of current: AuditNotification) -> AuditNotification {
         AuditNotification(
             accountID: current.accountID, taskID: taskID, taskStatus: .completed, taskType: current.taskType,

@@ -8,6 +8,8 @@ public enum APIModels {
     public struct AuditSummary: Encodable, Sendable {
         var taskId: String
         var accountId: String
+        /// Empty when the audit was stored before regions were and its message had been pruned.
+        var region: String
         var taskType: String
         var taskStatus: String
         var scheduledAuditName: String?
@@ -26,6 +28,7 @@ public enum APIModels {
         public init(_ summary: StoredAuditSummary) {
             taskId = summary.taskID
             accountId = summary.accountID
+            region = summary.region
             taskType = summary.taskType
             taskStatus = summary.taskStatus
             scheduledAuditName = summary.scheduledAuditName
@@ -114,6 +117,7 @@ public enum APIModels {
     public struct Check: Encodable, Sendable {
         var checkName: String
         var accountId: String
+        var region: String
         var severity: String
         var title: String?
         var description: String?
@@ -129,6 +133,7 @@ public enum APIModels {
             let definition = catalog.definition(for: status.checkName)
             checkName = status.checkName
             accountId = status.accountID
+            region = status.region
             severity = status.severity.rawValue
             title = definition?.title
             description = definition?.description

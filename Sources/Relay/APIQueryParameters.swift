@@ -12,7 +12,7 @@ public struct APIParameterError: Error, Sendable, Equatable {
 
 /// Reads the API's query parameters into store queries; pure, so the rules are tested directly.
 public enum APIQueryParameters {
-    /// `GET /api/v1/audits?status=&check=&account=&scheduled_audit=&since=&until=&noncompliant=true&limit=&cursor=`
+    /// `GET /api/v1/audits?status=&check=&account=&region=&scheduled_audit=&since=&until=&noncompliant=true&limit=&cursor=`
     public static func auditQuery(_ parameters: [String: String]) throws(APIParameterError) -> AuditQuery {
         var query = AuditQuery()
         if let status = parameters["status"] {
@@ -23,6 +23,7 @@ public enum APIQueryParameters {
         }
         query.checkName = parameters["check"].map { CheckCatalog.known.canonicalName($0) }
         query.accountID = parameters["account"]
+        query.region = parameters["region"]
         query.scheduledAuditName = parameters["scheduled_audit"]
         query.since = try time(parameters, "since")
         query.until = try time(parameters, "until")

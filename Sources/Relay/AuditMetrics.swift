@@ -2,19 +2,19 @@ import Foundation
 import DeviceDefender
 import Storage
 
-/// Prometheus gauges from the latest audit result per check and account, rendered at scrape
+/// Prometheus gauges from the latest audit result per check, account and region, rendered at scrape
 /// time from the store, so every replica reports the same numbers.
 public enum AuditMetrics {
     /// The text exposition format (version 0.0.4).
     public static func render(_ checks: [CheckStatus]) -> String {
-        let ordered = checks.sorted { ($0.checkName, $0.accountID) < ($1.checkName, $1.accountID) }
+        let ordered = checks.sorted { ($0.checkName, $0.accountID, $0.region) < ($1.checkName, $1.accountID, $1.region) }
         var text = """
             # HELP defender_audit_noncompliant_resources Non-compliant resources in the latest Device Defender audit that ran the check.
             # TYPE defender_audit_noncompliant_resources gauge
 
             """
         for check in ordered {
-            text += "defender_audit_noncompliant_resources{check=\"\(escape(check.checkName))\",account=\"\(escape(check.accountID))\",severity=\"\(check.severity.rawValue)\"} \(check.nonCompliantResourcesCount)\n"
+            text += "defender_audit_noncompliant_resources{check=\"\(escape(check.checkName))\",account=\"\(escape(check.accountID))\",region=\"\(escape(check.region))\",severity=\"\(check.severity.rawValue)\"} \(check.nonCompliantResourcesCount)\n"
         }
         text += """
             # HELP defender_audit_check_last_run_timestamp_seconds Start time of the latest audit that ran the check.
@@ -22,7 +22,7 @@ public enum AuditMetrics {
 
             """
         for check in ordered {
-            text += "defender_audit_check_last_run_timestamp_seconds{check=\"\(escape(check.checkName))\",account=\"\(escape(check.accountID))\"} \(check.latestTaskStartTime / 1000)\n"
+            text += "defender_audit_check_last_run_timestamp_seconds{check=\"\(escape(check.checkName))\",account=\"\(escape(check.accountID))\",region=\"\(escape(check.region))\"} \(check.latestTaskStartTime / 1000)\n"
         }
         return text
     }

@@ -5,6 +5,9 @@ import DeviceDefender
 public struct StoredAuditSummary: Sendable, Equatable {
     public var taskID: String
     public var accountID: String
+    /// The region the audit ran in (from its topic); empty when it could not be told (rows
+    /// stored before regions were, whose message had been pruned).
+    public var region: String
     public var taskType: String
     public var taskStatus: String
     public var scheduledAuditName: String?
@@ -26,10 +29,11 @@ public struct StoredAuditSummary: Sendable, Equatable {
     public init(
         taskID: String, accountID: String, taskType: String, taskStatus: String, scheduledAuditName: String?, failedChecksCount: Int,
         canceledChecksCount: Int, nonCompliantChecksCount: Int, compliantChecksCount: Int, totalChecksCount: Int, taskStartTime: Int64,
-        receivedAt: Int64, sourceMessageID: String, nonCompliantResources: Int, change: AuditChange, warnings: [String]
+        receivedAt: Int64, sourceMessageID: String, nonCompliantResources: Int, change: AuditChange, warnings: [String], region: String = ""
     ) {
         self.taskID = taskID
         self.accountID = accountID
+        self.region = region
         self.taskType = taskType
         self.taskStatus = taskStatus
         self.scheduledAuditName = scheduledAuditName
@@ -64,6 +68,7 @@ public struct AuditQuery: Sendable, Equatable {
     /// Only audits that ran this check.
     public var checkName: String?
     public var accountID: String?
+    public var region: String?
     public var scheduledAuditName: String?
     /// Inclusive bounds on taskStartTime, milliseconds since the Unix epoch.
     public var since: Int64?
@@ -76,11 +81,13 @@ public struct AuditQuery: Sendable, Equatable {
 
     public init(
         taskStatus: String? = nil, checkName: String? = nil, accountID: String? = nil, scheduledAuditName: String? = nil,
-        since: Int64? = nil, until: Int64? = nil, nonCompliantOnly: Bool = false, limit: Int = 50, after: AuditCursor? = nil
+        since: Int64? = nil, until: Int64? = nil, nonCompliantOnly: Bool = false, limit: Int = 50, after: AuditCursor? = nil,
+        region: String? = nil
     ) {
         self.taskStatus = taskStatus
         self.checkName = checkName
         self.accountID = accountID
+        self.region = region
         self.scheduledAuditName = scheduledAuditName
         self.since = since
         self.until = until
@@ -124,6 +131,7 @@ public struct AuditPage: Sendable, Equatable {
 public struct CheckStatus: Sendable, Equatable {
     public var checkName: String
     public var accountID: String
+    public var region: String
     public var severity: Severity
     public var latestTaskID: String
     public var latestTaskStartTime: Int64
@@ -135,10 +143,11 @@ public struct CheckStatus: Sendable, Equatable {
 
     public init(
         checkName: String, accountID: String, severity: Severity, latestTaskID: String, latestTaskStartTime: Int64, runStatus: String,
-        nonCompliantResourcesCount: Int, totalResourcesCount: Int, trend: [Int]
+        nonCompliantResourcesCount: Int, totalResourcesCount: Int, trend: [Int], region: String = ""
     ) {
         self.checkName = checkName
         self.accountID = accountID
+        self.region = region
         self.severity = severity
         self.latestTaskID = latestTaskID
         self.latestTaskStartTime = latestTaskStartTime

@@ -10,10 +10,17 @@ import JSON
 /// trips and SQLite in a few hops to its writer thread. Rows come in the order given; a method
 /// that reports per row answers in that order.
 public protocol IngestTransaction {
+    /// Serialises storing runs of these series (`AuditNotification.seriesKey`) with every other
+    /// transaction doing the same, until this one ends: what is read as a series' previous run
+    /// stays its previous run until this transaction commits. Called before `insertMessages`.
+    /// PostgreSQL takes a transaction-scoped advisory lock per series (replicas and concurrent
+    /// batches store in parallel); SQLite has one writer and needs nothing.
+    func lockSeries(_ seriesKeys: [String]) async throws
     /// Inserts each message whose MessageId is not stored yet (`inserted`: true for each row
-    /// inserted), and finds, for each of `audits`, the run of its series stored before this
-    /// transaction (by start time, then taskId), with its checks (`previousRuns`, nil when none
-    /// is stored). Both in one call, because a database can answer both at once.
+    /// inserted), and finds, for each of `audits`, the runs of its series stored before this
+    /// transaction (by start time, then taskId) just before and just after it, with their
+    /// checks (`previousRuns` and `nextRuns`, nil when none is stored). All in one call,
+    /// because a database can answer them at once.
     ///
     /// A new Notification also records its topic's subscription as confirmed when the topic is
     /// not known yet (SNS delivers only to confirmed subscriptions): the
@@ -24,6 +31,8 @@ public protocol IngestTransaction {
     /// Inserts each audit, with its checks and what changed since its previous run, whose
     /// taskId is not stored yet; true for each row inserted. `changes` has one per audit.
     func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool]
+    /// Replaces what changed in stored audits (a late run arrived before them).
+    func updateChanges(_ changes: [StoredChange]) async throws
     /// Inserts each Detect event not stored yet (with the message that carried it); true for
     /// each row inserted.
     func insertViolations(_ violations: [StoredViolation]) async throws -> [Bool]
@@ -47,14 +56,17 @@ public protocol IngestStore: Sendable {
     var ingestConcurrency: Int { get }
 }
 
-/// What `insertMessages` found: which messages were new, and the previous run of each audit.
+/// What `insertMessages` found: which messages were new, and the stored runs before and after
+/// each audit.
 public struct InsertedMessages: Sendable {
     public var inserted: [Bool]
-    public var previousRuns: [PreviousRun?]
+    public var previousRuns: [StoredRun?]
+    public var nextRuns: [StoredRun?]
 
-    public init(inserted: [Bool], previousRuns: [PreviousRun?]) {
+    public init(inserted: [Bool], previousRuns: [StoredRun?], nextRuns: [StoredRun?]) {
         self.inserted = inserted
         self.previousRuns = previousRuns
+        self.nextRuns = nextRuns
     }
 }
 
@@ -113,8 +125,8 @@ public struct SubscriptionChange: Sendable {
     }
 }
 
-/// The run an audit is compared with.
-public struct PreviousRun: Sendable, Equatable {
+/// A stored run of an audit series, as far as comparing runs needs it.
+public struct StoredRun: Sendable, Equatable {
     public var taskID: String
     public var taskStartTime: Int64
     public var checks: [AuditCheckResult]

@@ -4,8 +4,9 @@ import NIOCore
 import PostgresNIO
 
 /// PostgreSQL's driver of the ingest transaction: each call is one statement over the whole
-/// batch (`unnest` of one array per column), so a batch of audits costs four round trips
-/// (BEGIN, messages with the previous runs, audits, COMMIT) however many messages it carries.
+/// batch (`unnest` of one array per column), so a batch of audits costs five round trips
+/// (BEGIN, the series' locks, messages with the neighbouring runs, audits, COMMIT) however many
+/// messages it carries.
 ///
 /// Rows are written in key order: two replicas storing overlapping batches at once then take
 /// their row locks in the same order and wait for each other instead of deadlocking.
@@ -30,10 +31,33 @@ struct PostgresIngestTransaction: IngestTransaction {
         for try await _ in try await run(statement) {}
     }
 
-    /// One statement: the messages (with a new notification's topic) and the previous runs of
-    /// the audits, the latter as of the statement's start, so never this batch's own rows.
+    /// One transaction-scoped advisory lock per series, taken in one order by every
+    /// transaction (sorted by the lock's key) so that two batches wait instead of deadlocking.
+    /// The statements after it see every run committed before the lock was granted.
+    func lockSeries(_ seriesKeys: [String]) async throws {
+        guard !seriesKeys.isEmpty else { return }
+        let keys = Set(seriesKeys.map(Self.advisoryLockKey)).sorted()
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(PostgresNullableArray.int8(keys))
+        try await execute(PostgresIngestStatements.LockSeries(bindings: bindings))
+    }
+
+    /// A series key as a 64-bit advisory lock key: FNV-1a over the key's UTF-8 bytes behind a
+    /// prefix of ours, so other users of advisory locks in the same database are unlikely to
+    /// collide. Two keys that do collide only share a lock: still correct, a little less parallel.
+    static func advisoryLockKey(_ seriesKey: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "defender-relay/audit-series/\(seriesKey)".utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
+    }
+
+    /// One statement: the messages (with a new notification's topic) and the runs just before
+    /// and after each audit, the latter as of the statement's start, so never this batch's own rows.
     func insertMessages(_ messages: [StoredMessage], previousRunsOf audits: [AuditNotification]) async throws -> InsertedMessages {
-        guard !messages.isEmpty else { return InsertedMessages(inserted: [], previousRuns: []) }
+        guard !messages.isEmpty else { return InsertedMessages(inserted: [], previousRuns: [], nextRuns: []) }
         let rows = messages.sorted { $0.messageID < $1.messageID }
         var bindings = PostgresBindings(capacity: 12)
         bindings.append(PostgresNullableArray.text(rows.map(\.messageID)))
@@ -49,16 +73,18 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.int8(audits.map(\.taskStartTime)))
         bindings.append(PostgresNullableArray.text(audits.map(\.taskID)))
         var inserted = Set<String>()
-        var runs = [PreviousRun?](repeating: nil, count: audits.count)
+        var previousRuns = [StoredRun?](repeating: nil, count: audits.count)
+        var nextRuns = [StoredRun?](repeating: nil, count: audits.count)
         for try await row in try await run(PostgresIngestStatements.InsertMessages(bindings: bindings)) {
-            let (messageID, ordinal, taskID, startTime, checks) = try row.decode((String?, Int64?, String?, Int64?, String?).self)
+            let (messageID, ordinal, taskID, startTime, checks, isNext) = try row.decode((String?, Int64?, String?, Int64?, String?, Bool?).self)
             if let messageID {
                 inserted.insert(messageID)
             } else if let ordinal, let taskID, let startTime, let checks {
-                runs[Int(ordinal) - 1] = PreviousRun(taskID: taskID, taskStartTime: startTime, checks: try StoredChecks.parse(checks, taskID: taskID))
+                let run = StoredRun(taskID: taskID, taskStartTime: startTime, checks: try StoredChecks.parse(checks, taskID: taskID))
+                if isNext == true { nextRuns[Int(ordinal) - 1] = run } else { previousRuns[Int(ordinal) - 1] = run }
             }
         }
-        return InsertedMessages(inserted: messages.map { inserted.contains($0.messageID) }, previousRuns: runs)
+        return InsertedMessages(inserted: messages.map { inserted.contains($0.messageID) }, previousRuns: previousRuns, nextRuns: nextRuns)
     }
 
     func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws {
@@ -72,7 +98,7 @@ struct PostgresIngestTransaction: IngestTransaction {
         guard !audits.isEmpty else { return [] }
         let paired = zip(audits, changes).sorted { $0.0.audit.taskID < $1.0.audit.taskID }
         let rows = paired.map(\.0)
-        var bindings = PostgresBindings(capacity: 21)
+        var bindings = PostgresBindings(capacity: 22)
         bindings.append(PostgresNullableArray.text(rows.map(\.audit.taskID)))
         bindings.append(PostgresNullableArray.text(rows.map(\.audit.accountID)))
         bindings.append(PostgresNullableArray.text(rows.map(\.audit.taskType.rawValue)))
@@ -94,8 +120,13 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.text(paired.map(\.1.change.previousTaskID)))
         bindings.append(PostgresNullableArray.int8(paired.map { $0.1.change.hasNewFindings ? 1 : 0 }))
         bindings.append(PostgresNullableArray.text(paired.map(\.1.changeJSON)))
+        bindings.append(PostgresNullableArray.text(rows.map { $0.audit.region ?? "" }))
         let inserted = try await returnedKeys(PostgresIngestStatements.InsertAudits(bindings: bindings))
         return audits.map { inserted.contains($0.audit.taskID) }
+    }
+
+    func updateChanges(_ changes: [StoredChange]) async throws {
+        for change in changes { try await connection.run(SummarySQL.updateChange(change), logger: logger) }
     }
 
     func insertViolations(_ violations: [StoredViolation]) async throws -> [Bool] {
@@ -191,11 +222,28 @@ enum PostgresIngestStatements {
                     WHERE a.series_key = u.series_key AND (a.task_start_time, a.task_id) < (u.start_time, u.task_id)
                     ORDER BY a.task_start_time DESC, a.task_id DESC LIMIT 1
                 ) p
+            ), following AS (
+                SELECT u.ord, n.task_id, n.task_start_time, n.checks
+                FROM unnest($10::text[], $11::int8[], $12::text[]) WITH ORDINALITY AS u(series_key, start_time, task_id, ord)
+                CROSS JOIN LATERAL (
+                    SELECT a.task_id, a.task_start_time, a.checks FROM audit_tasks a
+                    WHERE a.series_key = u.series_key AND (a.task_start_time, a.task_id) > (u.start_time, u.task_id)
+                    ORDER BY a.task_start_time, a.task_id LIMIT 1
+                ) n
             )
-            SELECT message_id, NULL::int8 AS ord, NULL::text AS task_id, NULL::int8 AS task_start_time, NULL::text AS checks FROM inserted
+            SELECT message_id, NULL::int8 AS ord, NULL::text AS task_id, NULL::int8 AS task_start_time, NULL::text AS checks,
+                NULL::bool AS is_next FROM inserted
             UNION ALL
-            SELECT NULL, ord, task_id, task_start_time, checks FROM previous
+            SELECT NULL, ord, task_id, task_start_time, checks, false FROM previous
+            UNION ALL
+            SELECT NULL, ord, task_id, task_start_time, checks, true FROM following
             """
+        let bindings: PostgresBindings
+    }
+
+    struct LockSeries: PostgresIngestStatement {
+        // Array order is the order the locks are taken in (a function scan of unnest).
+        static let sql = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) AS k"
         let bindings: PostgresBindings
     }
 
@@ -204,16 +252,16 @@ enum PostgresIngestStatements {
             INSERT INTO audit_tasks (task_id, account_id, task_type, task_status, scheduled_audit_name, series_key,
                 failed_checks_count, canceled_checks_count, non_compliant_checks_count, compliant_checks_count,
                 total_checks_count, task_start_time, received_at, source_message_id, non_compliant_resources,
-                previous_task_id, has_new_findings, change_summary, warnings, checks, check_names)
+                previous_task_id, has_new_findings, change_summary, warnings, checks, check_names, region)
             SELECT u.task_id, u.account_id, u.task_type, u.task_status, u.scheduled_audit_name, u.series_key,
                 u.failed, u.canceled, u.non_compliant, u.compliant, u.total, u.start_time, u.received_at, u.message_id,
-                u.resources, u.previous_task_id, u.has_new_findings, u.change_summary, u.warnings, u.checks, u.check_names
+                u.resources, u.previous_task_id, u.has_new_findings, u.change_summary, u.warnings, u.checks, u.check_names, u.region
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int8[],
                 $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::text[], $15::int8[], $16::text[], $17::text[], $18::text[],
-                $19::text[], $20::int8[], $21::text[])
+                $19::text[], $20::int8[], $21::text[], $22::text[])
                 AS u(task_id, account_id, task_type, task_status, scheduled_audit_name, series_key, failed, canceled, non_compliant,
                     compliant, total, start_time, received_at, message_id, resources, warnings, checks, check_names,
-                    previous_task_id, has_new_findings, change_summary)
+                    previous_task_id, has_new_findings, change_summary, region)
             ON CONFLICT (task_id) DO NOTHING
             RETURNING task_id
             """

@@ -165,5 +165,16 @@ enum PostgresSchema {
             ALTER TABLE audit_tasks ALTER COLUMN checks SET COMPRESSION lz4;
             ALTER TABLE audit_tasks ALTER COLUMN change_summary SET COMPRESSION lz4
             """, optional: true),
+        // Audit series are per region; see SQLiteSchema's v7 for the rules.
+        Migration("v8-audit-series-by-region", """
+            ALTER TABLE audit_tasks ADD COLUMN region TEXT NOT NULL DEFAULT '';
+            UPDATE audit_tasks a SET region = split_part(m.topic_arn, ':', 4)
+            FROM sns_messages m WHERE m.message_id = a.source_message_id;
+            UPDATE audit_tasks a SET region = coalesce((
+                SELECT CASE WHEN count(DISTINCT b.region) = 1 THEN max(b.region) END FROM audit_tasks b
+                WHERE b.series_key = a.series_key AND b.region <> ''
+            ), '') WHERE a.region = '';
+            UPDATE audit_tasks SET series_key = \(SchemaSQL.seriesKeyExpression);
+            """),
     ]
 }

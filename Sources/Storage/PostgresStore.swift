@@ -15,7 +15,7 @@ import ServiceLifecycle
 /// call `migrate()` once it runs; `StoreFactory.withStore` does both.
 public final class PostgresStore: Store, Service {
     public let location: PostgresLocation
-    private let client: PostgresClient
+    private let pool: PostgresPool
     private let logger: Logger
 
     public init(location: PostgresLocation, logger: Logger) {
@@ -32,18 +32,43 @@ public final class PostgresStore: Store, Service {
         )
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.maximumConnections = 20
-        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // Connections kept open for ingest, so that a message does not wait for a connection
+        // to be set up (TLS, authentication) within its bounded wait.
+        configuration.options.minimumConnections = 2
+        let probe = Self.probeTLS(location.tls).map { tls in
+            PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.username, password: location.password,
+                database: location.database, tls: tls
+            )
+        }
+        pool = PostgresPool(clientConfiguration: configuration, probeConfiguration: probe, timeouts: PostgresPool.Timeouts(), logger: logger)
+    }
+
+    /// The probe's TLS, as the pool's; nil (no probe) in the unlikely case that a default
+    /// client context cannot be made where TLS is required.
+    private static func probeTLS(_ mode: PostgresLocation.TLSMode) -> PostgresConnection.Configuration.TLS? {
+        if mode == .disable { return .disable }
+        guard let context = try? NIOSSLContext(configuration: .makeClientConfiguration()) else { return mode == .require ? nil : .disable }
+        return mode == .require ? .require(context) : .prefer(context)
     }
 
     /// Runs the connection pool until cancelled.
     public func run() async {
-        await client.run()
+        await pool.run()
     }
+
+    /// How many times the connection pool was replaced after an outage.
+    public var poolReplacements: Int { pool.replacements }
 
     /// Brings the schema to the current version, once across replicas (advisory lock).
     public func migrate() async throws(StoreError) {
+        let logger = self.logger
         do {
-            try await client.withTransaction(logger: logger) { connection in
+            // Start-up is not answering SNS: it may wait for the server longer.
+            try await pool.withTransaction(wait: .seconds(30)) { connection in
+                // A migration may rewrite a large table: no statement bound while it runs.
+                try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+                try await connection.query("SET LOCAL lock_timeout = 0", logger: logger)
                 try await connection.query("SELECT pg_advisory_xact_lock(7406173411)", logger: logger)
                 try await connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
                 var applied = Set<String>()
@@ -107,8 +132,11 @@ public final class PostgresStore: Store, Service {
     public func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
         let logger = self.logger
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(PostgresIngestTransaction(connection: connection, logger: logger))
+            // The pool runs `body` in a child task it awaits before returning.
+            return try await withoutActuallyEscaping(body) { body in
+                try await pool.withTransaction { connection in
+                    try await body(PostgresIngestTransaction(connection: connection, logger: logger))
+                }
             }
         } catch let error as PostgresTransactionError {
             // The body's own error, rolled back: as it was thrown (a database error as a StoreError).
@@ -199,7 +227,7 @@ public final class PostgresStore: Store, Service {
     }
 
     public func latestChecks(trendLength: Int) async throws(StoreError) -> [CheckStatus] {
-        try SummarySQL.latestChecks(from: try await rows(SummarySQL.checkHistory), trendLength: trendLength)
+        try SummarySQL.latestChecks(from: try await rows(SummarySQL.recentRunsOfEverySeries(runs: trendLength, dialect: .postgres)), trendLength: trendLength)
     }
 
     public func violations(_ query: ViolationQuery) async throws(StoreError) -> [StoredViolation] {
@@ -230,17 +258,18 @@ public final class PostgresStore: Store, Service {
 
     // MARK: -
 
-    private func rows(_ statement: SQLStatement) async throws(StoreError) -> [SQLRow] {
+    func rows(_ statement: SQLStatement) async throws(StoreError) -> [SQLRow] {
         do {
-            return try await client.withConnection { connection in try await connection.rows(statement, logger: self.logger) }
+            let logger = self.logger
+            return try await pool.withConnection { connection in try await connection.rows(statement, logger: logger) }
         } catch {
             throw .unavailable(PostgresStore.describe(error))
         }
     }
 
-    private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await pool.withTransaction(body)
         } catch let error as StoreError {
             throw error
         } catch {

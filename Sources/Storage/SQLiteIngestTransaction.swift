@@ -48,9 +48,13 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
 
     // MARK: - IngestTransaction
 
+    /// One writer: transactions are serial already.
+    func lockSeries(_ seriesKeys: [String]) async throws {}
+
     func insertMessages(_ messages: [StoredMessage], previousRunsOf audits: [AuditNotification]) async throws -> InsertedMessages {
-        // The previous runs first: as stored before this transaction.
-        let previousRuns = try self.previousRuns(of: audits)
+        // The neighbouring runs first: as stored before this transaction.
+        let previousRuns = try self.storedRuns(of: audits, sql: SummarySQL.previousRunSQL)
+        let nextRuns = try self.storedRuns(of: audits, sql: SummarySQL.nextRunSQL)
         let inserted = try onWriter { db, statements in
             let insert = try statements.prepared("""
                 INSERT INTO sns_messages (message_id, type, topic_arn, subject, sns_timestamp,
@@ -80,7 +84,7 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
             }
             return inserted
         }
-        return InsertedMessages(inserted: inserted, previousRuns: previousRuns)
+        return InsertedMessages(inserted: inserted, previousRuns: previousRuns, nextRuns: nextRuns)
     }
 
     func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws {
@@ -99,8 +103,8 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
                 INSERT INTO audit_tasks (task_id, account_id, task_type, task_status, scheduled_audit_name, series_key,
                     failed_checks_count, canceled_checks_count, non_compliant_checks_count, compliant_checks_count,
                     total_checks_count, task_start_time, received_at, source_message_id, non_compliant_resources,
-                    previous_task_id, has_new_findings, change_summary, warnings, checks, check_names)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    previous_task_id, has_new_findings, change_summary, warnings, checks, check_names, region)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (task_id) DO NOTHING
                 """, in: db)
             return try zip(audits, changes).map { row, change in
@@ -127,6 +131,7 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
                 try insert.bind(19, row.warningsJSON)
                 try insert.bind(20, row.checksJSON)
                 try insert.bind(21, row.checkNames)
+                try insert.bind(22, audit.region ?? "")
                 try insert.execute()
                 guard insert.changes == 1 else { return false }
                 recentChecks.remember(audit.taskID, row.storedChecks)
@@ -136,23 +141,31 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
         }
     }
 
-    private func previousRuns(of audits: [AuditNotification]) throws -> [PreviousRun?] {
+    func updateChanges(_ changes: [StoredChange]) async throws {
         try onWriter { db, statements in
-            let previous = try statements.prepared(SummarySQL.previousRunSQL, in: db)
-            return try audits.map { audit -> PreviousRun? in
+            for change in changes { try statements.run(SummarySQL.updateChange(change), in: db) }
+        }
+    }
+
+    /// For each audit, the stored run `sql` finds (`previousRunSQL` or `nextRunSQL`).
+    private func storedRuns(of audits: [AuditNotification], sql: String) throws -> [StoredRun?] {
+        guard !audits.isEmpty else { return [] }
+        return try onWriter { db, statements in
+            let previous = try statements.prepared(sql, in: db)
+            return try audits.map { audit -> StoredRun? in
                 defer { previous.reset() }
                 try previous.bind(1, audit.seriesKey)
                 try previous.bind(2, audit.taskStartTime)
                 try previous.bind(3, audit.taskID)
                 guard let (taskID, startTime) = try previous.rows({ ($0.text(0), $0.int64(1)) }).first else { return nil }
-                if let checks = recentChecks[taskID] { return PreviousRun(taskID: taskID, taskStartTime: startTime, checks: checks) }
+                if let checks = recentChecks[taskID] { return StoredRun(taskID: taskID, taskStartTime: startTime, checks: checks) }
                 let stored = try statements.prepared("SELECT checks FROM audit_tasks WHERE task_id = ?", in: db)
                 defer { stored.reset() }
                 try stored.bind(1, taskID)
                 guard let text = try stored.rows({ $0.text(0) }).first else { return nil }
                 let checks = try StoredChecks.parse(text, taskID: taskID)
                 recentChecks.remember(taskID, checks)
-                return PreviousRun(taskID: taskID, taskStartTime: startTime, checks: checks)
+                return StoredRun(taskID: taskID, taskStartTime: startTime, checks: checks)
             }
         }
     }

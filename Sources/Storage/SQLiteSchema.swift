@@ -174,6 +174,26 @@ enum SQLiteSchema {
                 DROP TABLE audit_check_results;
                 """)
         }
+        // Audit series are per region (the same scheduled audit in two regions is two series);
+        // the region comes from the topic of the message that carried each audit. A row whose
+        // message was pruned takes the region of its series when the series' other rows name
+        // exactly one; otherwise its region stays unknown (''), a series of its own.
+        migrator.registerMigration("v7-audit-series-by-region") { db in
+            try db.execute(sql: """
+                ALTER TABLE audit_tasks ADD COLUMN region TEXT NOT NULL DEFAULT '';
+                UPDATE audit_tasks SET region = coalesce((
+                    SELECT substr(r.rest, 1, instr(r.rest, ':') - 1) FROM (
+                        SELECT substr(m.topic_arn, instr(m.topic_arn, ':sns:') + 5) AS rest FROM sns_messages m
+                        WHERE m.message_id = audit_tasks.source_message_id AND instr(m.topic_arn, ':sns:') > 0
+                    ) r
+                ), '');
+                UPDATE audit_tasks SET region = coalesce((
+                    SELECT CASE WHEN count(DISTINCT b.region) = 1 THEN max(b.region) END FROM audit_tasks b
+                    WHERE b.series_key = audit_tasks.series_key AND b.region <> ''
+                ), '') WHERE region = '';
+                UPDATE audit_tasks SET series_key = \(SchemaSQL.seriesKeyExpression);
+                """)
+        }
         return migrator
     }
 }

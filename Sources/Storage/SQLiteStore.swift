@@ -265,7 +265,7 @@ public final class SQLiteStore: Store {
     }
 
     public func latestChecks(trendLength: Int) async throws(StoreError) -> [CheckStatus] {
-        try await read { db in try SummarySQL.latestChecks(from: try db.rows(SummarySQL.checkHistory), trendLength: trendLength) }
+        try await read { db in try SummarySQL.latestChecks(from: try db.rows(SummarySQL.recentRunsOfEverySeries(runs: trendLength, dialect: .sqlite)), trendLength: trendLength) }
     }
 
     public func violations(_ query: ViolationQuery) async throws(StoreError) -> [StoredViolation] {

@@ -108,6 +108,22 @@ enum SummarySQL {
         ORDER BY task_start_time DESC, task_id DESC LIMIT 1
         """
 
+    /// The run of the same series just after an audit (one that arrived before it): bound as
+    /// `previousRunSQL` is; one index seek.
+    static let nextRunSQL = """
+        SELECT task_id, task_start_time FROM audit_tasks
+        WHERE series_key = ? AND (task_start_time, task_id) > (?, ?)
+        ORDER BY task_start_time, task_id LIMIT 1
+        """
+
+    /// Replaces a stored audit's change (the arrival of a late run before it).
+    static func updateChange(_ change: StoredChange) -> SQLStatement {
+        SQLStatement(
+            "UPDATE audit_tasks SET previous_task_id = ?, has_new_findings = ?, change_summary = ? WHERE task_id = ?",
+            [SQLValue(change.change.previousTaskID), .integer(change.change.hasNewFindings ? 1 : 0), .text(change.changeJSON), .text(change.taskID)]
+        )
+    }
+
     /// An audit with its checks, from its `audit_tasks` row.
     static func audit(from row: SQLRow) throws(StoreError) -> StoredAudit {
         let summary = try auditSummary(from: row)
@@ -140,7 +156,8 @@ enum SummarySQL {
             receivedAt: try row.int64("received_at"), sourceMessageID: try row.text("source_message_id"),
             nonCompliantResources: try row.int("non_compliant_resources"),
             change: change,
-            warnings: warnings
+            warnings: warnings,
+            region: try row.text("region")
         )
     }
 
@@ -152,6 +169,7 @@ enum SummarySQL {
         var arguments: [SQLValue] = []
         if let status = query.taskStatus { conditions.append("task_status = ?"); arguments.append(.text(status)) }
         if let account = query.accountID { conditions.append("account_id = ?"); arguments.append(.text(account)) }
+        if let region = query.region { conditions.append("region = ?"); arguments.append(.text(region)) }
         if let name = query.scheduledAuditName { conditions.append("scheduled_audit_name = ?"); arguments.append(.text(name)) }
         if let since = query.since { conditions.append("task_start_time >= ?"); arguments.append(.integer(since)) }
         if let until = query.until { conditions.append("task_start_time <= ?"); arguments.append(.integer(until)) }
@@ -182,26 +200,60 @@ enum SummarySQL {
         SQLStatement("SELECT * FROM audit_tasks WHERE task_id = ?", [.text(taskID)])
     }
 
-    /// Every audit's checks, newest first, for the latest result of each check (`latestChecks`).
-    static let checkHistory = SQLStatement(
-        "SELECT task_id, account_id, task_start_time, checks FROM audit_tasks ORDER BY task_start_time DESC, task_id DESC"
-    )
+    /// The latest `runs` audits of every series, for the latest result of each check
+    /// (`latestChecks`). The series are found by a loose index scan of
+    /// `audit_tasks_by_series_run` (one seek per series) and each series' runs by one more, so
+    /// what a scrape costs grows with the number of series, never with the stored history.
+    static func recentRunsOfEverySeries(runs: Int, dialect: Dialect) -> SQLStatement {
+        let series = """
+            WITH RECURSIVE series(k) AS (
+                SELECT (SELECT series_key FROM audit_tasks ORDER BY series_key LIMIT 1)
+                UNION ALL
+                SELECT (SELECT series_key FROM audit_tasks WHERE series_key > series.k ORDER BY series_key LIMIT 1)
+                FROM series WHERE series.k IS NOT NULL
+            )
+            """
+        let columns = "a.task_id, a.account_id, a.region, a.task_start_time, a.checks"
+        let runsOfSeries = "SELECT %@ FROM audit_tasks WHERE series_key = series.k ORDER BY task_start_time DESC, task_id DESC LIMIT ?"
+        let sql = switch dialect {
+        case .sqlite:
+            series + "SELECT \(columns) FROM series JOIN audit_tasks a ON a.rowid IN (\(runsOfSeries.replacingOccurrences(of: "%@", with: "rowid")))"
+        case .postgres:
+            series + "SELECT \(columns) FROM series CROSS JOIN LATERAL (\(runsOfSeries.replacingOccurrences(of: "%@", with: "*"))) a"
+        }
+        return SQLStatement(sql, [.integer(Int64(max(1, runs)))])
+    }
 
-    /// The latest result of each check per account, with its last `trendLength` non-compliant
-    /// counts (oldest first), from audits newest first.
+    /// The latest result of each check per account and region, with its last `trendLength`
+    /// non-compliant counts (oldest first), from `recentRunsOfEverySeries`.
     static func latestChecks(from rows: [SQLRow], trendLength: Int) throws(StoreError) -> [CheckStatus] {
         struct Key: Hashable {
             let checkName: String
             let accountID: String
+            let region: String
         }
+        struct Run {
+            let taskID: String
+            let accountID: String
+            let region: String
+            let startTime: Int64
+            let checks: String
+        }
+        var runs: [Run] = []
+        runs.reserveCapacity(rows.count)
+        for row in rows {
+            runs.append(Run(
+                taskID: try row.text("task_id"), accountID: try row.text("account_id"), region: try row.text("region"),
+                startTime: try row.int64("task_start_time"), checks: try row.text("checks")
+            ))
+        }
+        // Newest first across series: an account's on-demand and scheduled audits both count.
+        runs.sort { ($0.startTime, $0.taskID) > ($1.startTime, $1.taskID) }
         var statuses: [Key: CheckStatus] = [:]
         let trendLength = max(1, trendLength)
-        for row in rows {
-            let taskID = try row.text("task_id")
-            let accountID = try row.text("account_id")
-            let startTime = try row.int64("task_start_time")
-            for check in try StoredChecks.parse(try row.text("checks"), taskID: taskID) {
-                let key = Key(checkName: check.checkName, accountID: accountID)
+        for run in runs {
+            for check in try StoredChecks.parse(run.checks, taskID: run.taskID) {
+                let key = Key(checkName: check.checkName, accountID: run.accountID, region: run.region)
                 if var status = statuses[key] {
                     if status.trend.count < trendLength {
                         status.trend.insert(check.nonCompliantResourcesCount, at: 0)
@@ -209,15 +261,15 @@ enum SummarySQL {
                     }
                 } else {
                     statuses[key] = CheckStatus(
-                        checkName: check.checkName, accountID: accountID, severity: check.severity, latestTaskID: taskID,
-                        latestTaskStartTime: startTime, runStatus: check.runStatus.rawValue,
+                        checkName: check.checkName, accountID: run.accountID, severity: check.severity, latestTaskID: run.taskID,
+                        latestTaskStartTime: run.startTime, runStatus: check.runStatus.rawValue,
                         nonCompliantResourcesCount: check.nonCompliantResourcesCount, totalResourcesCount: check.totalResourcesCount,
-                        trend: [check.nonCompliantResourcesCount]
+                        trend: [check.nonCompliantResourcesCount], region: run.region
                     )
                 }
             }
         }
-        return statuses.values.sorted { ($0.checkName, $0.accountID) < ($1.checkName, $1.accountID) }
+        return statuses.values.sorted { ($0.checkName, $0.accountID, $0.region) < ($1.checkName, $1.accountID, $1.region) }
     }
 
     // MARK: - Detect and the rest

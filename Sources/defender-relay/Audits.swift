@@ -17,6 +17,7 @@ struct Audits: AsyncParsableCommand {
         @Option(help: "COMPLETED, FAILED or CANCELED.") var status: String?
         @Option(help: "Only audits that ran this check.") var check: String?
         @Option(help: "Only this AWS account.") var account: String?
+        @Option(help: "Only audits that ran in this AWS region (e.g. eu-west-1).") var region: String?
         @Option(name: .customLong("scheduled-audit"), help: "Only this scheduled audit.") var scheduledAudit: String?
         @Option(help: "Started at or after (ISO 8601, date or epoch ms).") var since: String?
         @Option(help: "Started at or before (ISO 8601, date or epoch ms).") var until: String?
@@ -30,6 +31,7 @@ struct Audits: AsyncParsableCommand {
             parameters["status"] = status
             parameters["check"] = check
             parameters["account"] = account
+            parameters["region"] = region
             parameters["scheduled_audit"] = scheduledAudit
             parameters["since"] = since
             parameters["until"] = until
@@ -54,11 +56,11 @@ struct Audits: AsyncParsableCommand {
             let rows = page.audits.map { audit in
                 [
                     audit.taskID, SNSInstant(millisecondsSince1970: audit.taskStartTime).description, audit.taskStatus,
-                    audit.scheduledAuditName ?? "on demand", audit.accountID,
+                    audit.scheduledAuditName ?? "on demand", audit.accountID, audit.region.isEmpty ? "?" : audit.region,
                     "\(audit.nonCompliantChecksCount)/\(audit.totalChecksCount)", AuditsText.changeSummary(audit.change),
                 ]
             }
-            print(TextTable.render(header: ["TASK", "STARTED", "STATUS", "AUDIT", "ACCOUNT", "NON-COMPLIANT", "SINCE LAST RUN"], rows: rows))
+            print(TextTable.render(header: ["TASK", "STARTED", "STATUS", "AUDIT", "ACCOUNT", "REGION", "NON-COMPLIANT", "SINCE LAST RUN"], rows: rows))
             if let next = page.nextCursor { print("\nMore: --cursor \(next.token)") }
         }
     }
@@ -79,7 +81,7 @@ struct Audits: AsyncParsableCommand {
                 return
             }
             let summary = audit.summary
-            print("Audit \(summary.taskID) (\(summary.scheduledAuditName ?? "on demand"), account \(summary.accountID))")
+            print("Audit \(summary.taskID) (\(summary.scheduledAuditName ?? "on demand"), account \(summary.accountID), region \(summary.region.isEmpty ? "unknown" : summary.region))")
             print("Started \(SNSInstant(millisecondsSince1970: summary.taskStartTime)), \(summary.taskStatus): \(summary.nonCompliantChecksCount) of \(summary.totalChecksCount) checks non-compliant, \(summary.failedChecksCount) failed")
             print("Since last run: \(AuditsText.changeSummary(summary.change))\n")
             let marks = AuditsText.marks(summary.change)
@@ -123,10 +125,10 @@ struct Checks: AsyncParsableCommand {
         let rows = checks
             .sorted { ($0.severity.rank, $1.checkName) > ($1.severity.rank, $0.checkName) }
             .map { check in
-                [check.severity.rawValue, check.checkName, check.accountID, check.runStatus,
+                [check.severity.rawValue, check.checkName, check.accountID, check.region.isEmpty ? "?" : check.region, check.runStatus,
                  "\(check.nonCompliantResourcesCount)/\(check.totalResourcesCount)", check.trend.map(String.init).joined(separator: " ")]
             }
-        print(TextTable.render(header: ["SEVERITY", "CHECK", "ACCOUNT", "LATEST", "NON-COMPLIANT", "TREND (OLDEST FIRST)"], rows: rows))
+        print(TextTable.render(header: ["SEVERITY", "CHECK", "ACCOUNT", "REGION", "LATEST", "NON-COMPLIANT", "TREND (OLDEST FIRST)"], rows: rows))
     }
 }
 

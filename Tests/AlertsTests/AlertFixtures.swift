@@ -10,7 +10,8 @@ enum AlertFixtures {
             failedChecksCount: checks.filter { $0.1 == .failed }.count, canceledChecksCount: 0,
             nonCompliantChecksCount: checks.filter { $0.1 == .nonCompliant }.count, compliantChecksCount: checks.filter { $0.1 == .compliant }.count,
             totalChecksCount: checks.count, taskStartTime: 1_795_000_000_000,
-            checks: checks.map { AuditCheckResult(checkName: $0.0, runStatus: $0.1, nonCompliantResourcesCount: $0.2, totalResourcesCount: $0.3, message: $0.1 == .failed ? "Audit role lacks iot:ListCertificates" : nil, errorCode: $0.1 == .failed ? "INSUFFICIENT_PERMISSIONS" : nil, severity: CheckCatalog.known.severity(of: $0.0)) }
+            checks: checks.map { AuditCheckResult(checkName: $0.0, runStatus: $0.1, nonCompliantResourcesCount: $0.2, totalResourcesCount: $0.3, message: $0.1 == .failed ? "Audit role lacks iot:ListCertificates" : nil, errorCode: $0.1 == .failed ? "INSUFFICIENT_PERMISSIONS" : nil, severity: CheckCatalog.known.severity(of: $0.0)) },
+            region: "eu-west-1"
         )
     }
 

@@ -77,7 +77,8 @@ struct DeliveryTests {
             #expect(requests.count == 5)
 
             // What the relay built from the stored audit, rendered here by the same pure code.
-            let audit = try AuditNotification.decode(envelope.fields["Message"]!)
+            var audit = try AuditNotification.decode(envelope.fields["Message"]!)
+            audit.region = try #require(TopicARN(RelayHarness.topic)).region
             let alert = AlertBuilder().audit(audit, change: AuditChange.between(previous: nil, current: audit), topicARN: RelayHarness.topic)
             func body(_ host: String) -> [UInt8]? { requests.first { $0.host.hasPrefix(host) }?.bytes }
             #expect(body("hooks.slack.com") == SlackMessage.render(alert))

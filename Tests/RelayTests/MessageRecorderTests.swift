@@ -220,8 +220,10 @@ private struct RefusingTransaction: IngestTransaction {
         if let refusing, messages.contains(where: { $0.messageID == refusing }) { throw StoreError.unavailable("refused \(refusing)") }
         return try await base.insertMessages(messages, previousRunsOf: audits)
     }
+    func lockSeries(_ seriesKeys: [String]) async throws { try await base.lockSeries(seriesKeys) }
     func applySubscriptionEffects(_ changes: [SubscriptionChange]) async throws { try await base.applySubscriptionEffects(changes) }
     func insertAudits(_ audits: [NewAudit], changes: [StoredChange]) async throws -> [Bool] { try await base.insertAudits(audits, changes: changes) }
+    func updateChanges(_ changes: [StoredChange]) async throws { try await base.updateChanges(changes) }
     func insertViolations(_ violations: [StoredViolation]) async throws -> [Bool] { try await base.insertViolations(violations) }
     func insertUnrecognized(_ notifications: [UnrecognizedNotification]) async throws { try await base.insertUnrecognized(notifications) }
     func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool] { try await base.recentlyQueued(queries) }

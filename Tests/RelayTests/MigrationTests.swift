@@ -23,7 +23,7 @@ struct MigrationTests {
         try old.close()
 
         let store = try SQLiteStore(path: path)
-        #expect(try await store.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index", "v5-message-in-envelope-only", "v6-checks-in-audit-row"])
+        #expect(try await store.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index", "v5-message-in-envelope-only", "v6-checks-in-audit-row", "v7-audit-series-by-region"])
         #expect(try await store.storedMessage(id: "old-1")?.message == "hello")
         #expect(try await store.subscriptions().count == 1)
         try await AuditFixtures.record(AuditFixtures.audit("after-upgrade", start: 5, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), in: store)
@@ -43,7 +43,7 @@ struct MigrationTests {
         logger.logLevel = .critical
         try await StoreFactory.withStore(url: url, logger: logger) { store in
             let postgres = try #require(store as? PostgresStore)
-            #expect(try await postgres.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index", "v5-message-in-envelope-only", "v6-checks-in-audit-row", "v7-lz4-compression"])
+            #expect(try await postgres.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index", "v5-message-in-envelope-only", "v6-checks-in-audit-row", "v7-lz4-compression", "v8-audit-series-by-region"])
             #expect(try await store.storedMessage(id: "old-1")?.message == "hello")
             try await AuditFixtures.record(AuditFixtures.audit("after-upgrade", start: 5, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), in: store)
             #expect(try await store.audits(AuditQuery()).audits.map(\.taskID) == ["after-upgrade"])
@@ -63,6 +63,8 @@ struct MigrationTests {
             change_summary, warnings)
         VALUES ('t-1', '123456789012', 'SCHEDULED_AUDIT_TASK', 'COMPLETED', 'daily', 'scheduled:123456789012:daily',
             1, 0, 1, 0, 2, 1000, 1000, 'm-1', 3, NULL, 1, '{}', '[]');
+        INSERT INTO sns_messages VALUES ('m-1', 'Notification', 'arn:aws:sns:us-east-1:123456789012:device-defender-audits', NULL, '{}',
+            '2026-01-01T00:00:00.000Z', '2', 'https://sns.us-east-1.amazonaws.com/x.pem', '{}', 1000);
         INSERT INTO audit_check_results VALUES ('t-1', 'LOGGING_DISABLED_CHECK', 'COMPLETED_NON_COMPLIANT', 3, 5, NULL, NULL, 'LOW', '123456789012', 1000);
         INSERT INTO audit_check_results VALUES ('t-1', 'CA_CERTIFICATE_EXPIRING_CHECK', 'FAILED', 0, 0, 'no access "here"', 'INSUFFICIENT_PERMISSIONS', 'MEDIUM', '123456789012', 1000);
         """

@@ -70,8 +70,8 @@ struct QueryAPITests {
             #expect(missing.code == "not_found")
 
             let metrics = String(buffer: try await client.get("/metrics").body)
-            #expect(metrics.contains(#"defender_audit_noncompliant_resources{check="DEVICE_CERTIFICATE_SHARED_CHECK",account="123456789012",severity="CRITICAL"} 4"#))
-            #expect(metrics.contains(#"defender_audit_noncompliant_resources{check="BRAND_NEW_CHECK",account="123456789012",severity="UNKNOWN"} 1"#))
+            #expect(metrics.contains(#"defender_audit_noncompliant_resources{check="DEVICE_CERTIFICATE_SHARED_CHECK",account="123456789012",region="us-east-1",severity="CRITICAL"} 4"#))
+            #expect(metrics.contains(#"defender_audit_noncompliant_resources{check="BRAND_NEW_CHECK",account="123456789012",region="us-east-1",severity="UNKNOWN"} 1"#))
         }
     }
 

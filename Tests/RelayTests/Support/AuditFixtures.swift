@@ -22,9 +22,9 @@ enum AuditFixtures {
         return String(decoding: try! JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
     }
 
-    static func message(_ text: String, id: String = UUID().uuidString.lowercased(), receivedAt: Int64 = 1_800_000_000_000, subject: String? = nil) -> StoredMessage {
+    static func message(_ text: String, id: String = UUID().uuidString.lowercased(), receivedAt: Int64 = 1_800_000_000_000, subject: String? = nil, region: String = "us-east-1") -> StoredMessage {
         StoredMessage(
-            messageID: id, type: "Notification", topicARN: "arn:aws:sns:us-east-1:123456789012:device-defender-audits", subject: subject,
+            messageID: id, type: "Notification", topicARN: "arn:aws:sns:\(region):123456789012:device-defender-audits", subject: subject,
             message: text, snsTimestamp: "2027-01-15T08:00:00.000Z", signatureVersion: "2",
             signingCertURL: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem", rawEnvelope: envelope(text, id: id), receivedAt: receivedAt
         )
@@ -38,7 +38,9 @@ enum AuditFixtures {
 
     /// Records `text` as a Notification, classified as the relay does.
     @discardableResult
-    static func record(_ text: String, in store: any Store, id: String = UUID().uuidString.lowercased(), receivedAt: Int64 = 1_800_000_000_000) async throws -> RecordOutcome {
-        try await store.record(message(text, id: id, receivedAt: receivedAt), effect: .notificationDelivered, payload: DefenderPayload.classify(text))
+    static func record(
+        _ text: String, in store: any Store, id: String = UUID().uuidString.lowercased(), receivedAt: Int64 = 1_800_000_000_000, region: String = "us-east-1"
+    ) async throws -> RecordOutcome {
+        try await store.record(message(text, id: id, receivedAt: receivedAt, region: region), effect: .notificationDelivered, payload: DefenderPayload.classify(text))
     }
 }
