@@ -148,6 +148,9 @@ public final class MessageRecorder: Service, Sendable {
         do {
             return try await transaction(items).map { .success($0) }
         } catch {
+            // One message may be what the database refused; an unreachable database refuses
+            // them all, and storing them one by one would only keep SNS waiting longer.
+            if case .unreachable = error { return items.map { _ in .failure(error) } }
             guard items.count > 1 else { return [.failure(error)] }
             logger.warning("a batch of messages could not be stored; storing them one by one", metadata: ["messages": "\(items.count)", "error": "\(error)"])
         }
@@ -173,7 +176,7 @@ public final class MessageRecorder: Service, Sendable {
 extension IngestStore {
     /// `withIngestTransaction`, failing only with a `StoreError`: the store's own as thrown,
     /// anything else as `.unavailable` (the endpoint answers 503 and SNS retries).
-    fileprivate func storeTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws(StoreError) -> T {
+    fileprivate func storeTransaction<T: Sendable>(_ body: @escaping @Sendable (any IngestTransaction) async throws -> T) async throws(StoreError) -> T {
         do {
             return try await withIngestTransaction(body)
         } catch let error as StoreError {

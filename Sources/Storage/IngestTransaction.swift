@@ -49,8 +49,10 @@ public protocol IngestStore: Sendable {
     /// Runs `body` in one transaction and commits it: when this returns, everything `body`
     /// wrote is durable (SQLite: synced to disk; PostgreSQL: committed by the server). When
     /// `body` throws, nothing it wrote is kept. A failure of the database is thrown as a
-    /// `StoreError`; an error of `body`'s own as it was thrown.
-    func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T
+    /// `StoreError`; an error of `body`'s own as it was thrown. `body` escapes: a store may stop
+    /// waiting for a transaction whose database stopped answering (PostgreSQL) and answer
+    /// `StoreError.unreachable` while it winds down.
+    func withIngestTransaction<T: Sendable>(_ body: @escaping @Sendable (any IngestTransaction) async throws -> T) async throws -> T
     /// How many ingest transactions may usefully run at once: SQLite has one writer, a
     /// PostgreSQL server commits several transactions in parallel.
     var ingestConcurrency: Int { get }

@@ -14,10 +14,10 @@ import Synchronization
 ///   `idle_in_transaction_session_timeout` (sent at connect time, so they hold for every
 ///   statement, and read back by `PostgresFaultTests`): a stuck statement, a lock held by a
 ///   frozen replica, or a transaction its client abandoned cannot hold others for longer.
-/// - After connections failed, a probe tries a fresh connection every `probeInterval`; once
-///   one succeeds while the pool still fails, the pool is replaced by a new one. PostgresNIO's
-///   pool backs off reconnecting up to a minute after a long outage, and nothing tells it
-///   that the server is back.
+/// - After connections failed, callers are answered at once (no waiting while the server is
+///   known to be gone), and a probe tries a fresh connection every `probeInterval`; once one
+///   succeeds, the pool is replaced by a new one. PostgresNIO's pool backs off reconnecting up
+///   to a minute after a long outage, and nothing tells it that the server is back.
 final class PostgresPool: Sendable {
     struct Timeouts: Sendable {
         /// How long a caller waits for a pooled connection before the store answers
@@ -27,6 +27,12 @@ final class PostgresPool: Sendable {
         var statementMilliseconds = 5_000
         var lockMilliseconds = 2_000
         var idleInTransactionMilliseconds = 10_000
+        /// How long one use of a connection (a transaction, a query) may take from the moment
+        /// it was asked for; past it the connection is closed, which fails what runs on it.
+        /// `statement_timeout` bounds a statement on a server that answers; this bounds one
+        /// that stopped answering (a frozen host, a network that drops packets). Below the 15 s
+        /// SNS waits for an answer, so that it gets a 503 rather than a timeout.
+        var operationLimit: Duration = .seconds(8)
         /// How often the probe tries a fresh connection while the pool fails.
         var probeInterval: Duration = .seconds(1)
 
@@ -82,17 +88,21 @@ final class PostgresPool: Sendable {
         }
     }
 
+    /// Each pool runs in a task of its own: a replaced pool winds down (its connections close
+    /// as their leases end, each within `operationLimit`) while the new one already serves.
     private func runClients() async {
+        let first = state.withLock { $0.client }
+        var running = Task { await first.run() }
         var replacements = replaced.makeAsyncIterator()
-        while !Task.isCancelled {
+        // nil once this task is cancelled.
+        while await replacements.next() != nil {
             let client = state.withLock { $0.client }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                // Until the probe replaced the client, or this task is cancelled (nil).
-                _ = await replacements.next()
-                group.cancelAll()
-            }
+            let previous = running
+            running = Task { await client.run() }
+            previous.cancel()
         }
+        running.cancel()
+        await running.value
     }
 
     private func probeWhileFailing() async {
@@ -126,32 +136,40 @@ final class PostgresPool: Sendable {
         }
     }
 
-    /// Runs `body` with a pooled connection, waiting at most `wait` for one
-    /// (`timeouts.connectionWait` unless given: start-up may wait longer).
-    func withConnection<T: Sendable>(wait: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let client = state.withLock { $0.client }
-        let leased = LeaseFlag()
+    /// Runs `body` with a pooled connection, waiting at most `wait` for one and closing it when
+    /// the whole use outlasts `limit` (`timeouts.connectionWait` and `timeouts.operationLimit`
+    /// unless given; start-up's migration waits and runs longer).
+    func withConnection<T: Sendable>(
+        wait: Duration? = nil, limit: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        // While the server is known not to answer, callers are answered at once instead of
+        // each waiting out the bound (and queueing behind each other); the probe replaces the
+        // pool, which clears this, within `probeInterval` of the server's return.
+        let (client, failingSince) = state.withLock { ($0.client, $0.failingSince) }
+        if let failingSince, probeConfiguration != nil {
+            throw ServerNotAnswering(since: failingSince)
+        }
+        let lease = LeaseState()
         let wait = wait ?? timeouts.connectionWait
+        let limit = limit ?? timeouts.operationLimit
         do {
-            let value = try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    try await client.withConnection { connection in
-                        leased.set()
-                        return try await body(connection)
-                    }
+            // The use runs in a task of its own that the caller stops waiting for at the bound:
+            // a query on a connection whose server vanished can stay pending even after the
+            // connection was closed, and a caller (an SNS request) must not wait with it.
+            let operation = Task {
+                try await client.withConnection { connection in
+                    lease.leased(connection)
+                    return try await body(connection)
                 }
-                group.addTask {
-                    try await Task.sleep(for: wait)
-                    if leased.isSet { return nil }
-                    throw ConnectionWaitExceeded(wait: wait)
-                }
-                while let result = try await group.next() {
-                    if let result {
-                        group.cancelAll()
-                        return result
-                    }
-                }
-                throw CancellationError()
+            }
+            let value = try await FirstOutcome.of(operation) {
+                try await Task.sleep(for: wait)
+                guard let connection = lease.connection else { throw ConnectionWaitExceeded(wait: wait) }
+                try await Task.sleep(for: max(.zero, limit - wait))
+                // Still running: the server stopped answering. Closing the connection fails
+                // what waits on it, and the pool opens another.
+                Task { try? await connection.close() }
+                throw OperationLimitExceeded(limit: limit)
             }
             state.withLock { $0.failingSince = nil }
             return value
@@ -164,9 +182,11 @@ final class PostgresPool: Sendable {
     }
 
     /// Runs `body` in a transaction (BEGIN, then COMMIT, or ROLLBACK when it throws).
-    func withTransaction<T: Sendable>(wait: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func withTransaction<T: Sendable>(
+        wait: Duration? = nil, limit: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let logger = self.logger
-        return try await withConnection(wait: wait) { connection in
+        return try await withConnection(wait: wait, limit: limit) { connection in
             try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
         }
     }
@@ -174,7 +194,7 @@ final class PostgresPool: Sendable {
     /// A failure to reach the server, as opposed to an error the server answered with (a
     /// constraint, a statement or lock timeout: the server is up).
     static func isConnectionFailure(_ error: any Error) -> Bool {
-        if error is ConnectionWaitExceeded { return true }
+        if error is ConnectionWaitExceeded || error is OperationLimitExceeded || error is ServerNotAnswering { return true }
         if let error = error as? PostgresTransactionError {
             return [error.beginError, error.closureError, error.commitError, error.rollbackError].contains { $0.map(isConnectionFailure) ?? false }
         }
@@ -191,10 +211,87 @@ struct ConnectionWaitExceeded: Error, CustomStringConvertible {
     var description: String { "no PostgreSQL connection could be had within \(wait)" }
 }
 
-/// Whether a caller got its connection (then the wait bound no longer applies).
-private final class LeaseFlag: Sendable {
-    private let value = Mutex(false)
+/// The connection a caller got, once it got one (then the wait bound no longer applies).
+private final class LeaseState: Sendable {
+    private let value = Mutex<PostgresConnection?>(nil)
 
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
+    func leased(_ connection: PostgresConnection) { value.withLock { $0 = connection } }
+    var connection: PostgresConnection? { value.withLock { $0 } }
+}
+
+/// Connections failed and the probe has not seen the server answer since.
+struct ServerNotAnswering: Error, CustomStringConvertible {
+    let since: ContinuousClock.Instant
+
+    var description: String { "PostgreSQL has not answered for \((ContinuousClock.now - since).components.seconds) s; waiting for it to come back" }
+}
+
+/// A use of a connection outlasted its bound: the server stopped answering.
+struct OperationLimitExceeded: Error, CustomStringConvertible {
+    let limit: Duration
+
+    var description: String { "PostgreSQL did not answer within \(limit)" }
+}
+
+/// Waits for whichever ends first: `operation`, or `deadline` (which throws when the bound is
+/// reached). The operation is cancelled, and no longer waited for, when the deadline wins or
+/// the caller is cancelled; the deadline is cancelled when the operation ends.
+enum FirstOutcome {
+    static func of<T: Sendable>(_ operation: Task<T, any Error>, deadline: @escaping @Sendable () async throws -> Void) async throws -> T {
+        let outcome = Outcome<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                outcome.set(continuation)
+                let timer = Task {
+                    do {
+                        try await deadline()
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        outcome.finish(.failure(error))
+                        operation.cancel()
+                    }
+                }
+                Task {
+                    let result = await operation.result
+                    timer.cancel()
+                    outcome.finish(result)
+                }
+            }
+        } onCancel: {
+            operation.cancel()
+            outcome.finish(.failure(CancellationError()))
+        }
+    }
+
+    /// Resumes its continuation once, with the first result.
+    private final class Outcome<T: Sendable>: Sendable {
+        private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, early: Result<T, any Error>?, done: Bool)>((nil, nil, false))
+
+        func set(_ continuation: CheckedContinuation<T, any Error>) {
+            let early = state.withLock { state -> Result<T, any Error>? in
+                guard let early = state.early else {
+                    state.continuation = continuation
+                    return nil
+                }
+                state.early = nil
+                return early
+            }
+            if let early { continuation.resume(with: early) }
+        }
+
+        func finish(_ result: Result<T, any Error>) {
+            let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+                guard !state.done else { return nil }
+                state.done = true
+                guard let continuation = state.continuation else {
+                    state.early = result
+                    return nil
+                }
+                state.continuation = nil
+                return continuation
+            }
+            continuation?.resume(with: result)
+        }
+    }
 }

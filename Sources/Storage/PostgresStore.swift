@@ -65,7 +65,7 @@ public final class PostgresStore: Store, Service {
         let logger = self.logger
         do {
             // Start-up is not answering SNS: it may wait for the server longer.
-            try await pool.withTransaction(wait: .seconds(30)) { connection in
+            try await pool.withTransaction(wait: .seconds(30), limit: .seconds(3_600)) { connection in
                 // A migration may rewrite a large table: no statement bound while it runs.
                 try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
                 try await connection.query("SET LOCAL lock_timeout = 0", logger: logger)
@@ -129,15 +129,14 @@ public final class PostgresStore: Store, Service {
     /// store more per second on the benchmark machine (docs/PERFORMANCE.md).
     public var ingestConcurrency: Int { 2 }
 
-    public func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
+    public func withIngestTransaction<T: Sendable>(_ body: @escaping @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
         let logger = self.logger
         do {
-            // The pool runs `body` in a child task it awaits before returning.
-            return try await withoutActuallyEscaping(body) { body in
-                try await pool.withTransaction { connection in
-                    try await body(PostgresIngestTransaction(connection: connection, logger: logger))
-                }
+            return try await pool.withTransaction { connection in
+                try await body(PostgresIngestTransaction(connection: connection, logger: logger))
             }
+        } catch let error where PostgresPool.isConnectionFailure(error) {
+            throw StoreError.unreachable(PostgresStore.describe(error))
         } catch let error as PostgresTransactionError {
             // The body's own error, rolled back: as it was thrown (a database error as a StoreError).
             if let closureError = error.closureError, error.rollbackError == nil {
@@ -262,6 +261,8 @@ public final class PostgresStore: Store, Service {
         do {
             let logger = self.logger
             return try await pool.withConnection { connection in try await connection.rows(statement, logger: logger) }
+        } catch where PostgresPool.isConnectionFailure(error) {
+            throw .unreachable(PostgresStore.describe(error))
         } catch {
             throw .unavailable(PostgresStore.describe(error))
         }
@@ -272,6 +273,8 @@ public final class PostgresStore: Store, Service {
             return try await pool.withTransaction(body)
         } catch let error as StoreError {
             throw error
+        } catch where PostgresPool.isConnectionFailure(error) {
+            throw .unreachable(PostgresStore.describe(error))
         } catch {
             throw .unavailable(PostgresStore.describe(error))
         }

@@ -134,7 +134,7 @@ public final class SQLiteStore: Store {
     /// Holds the writer from `BEGIN` to `COMMIT` and runs `body` on the writer's own queue;
     /// small writes (delivery outcomes, claims) wait and are then committed together. Returns
     /// once the commit is on disk.
-    public func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
+    public func withIngestTransaction<T: Sendable>(_ body: @escaping @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
         do {
             return try await committer.exclusively {
                 try await withTaskExecutorPreference(writerExecutor) {

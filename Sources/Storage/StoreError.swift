@@ -3,6 +3,10 @@
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// The database could not be opened, written or read (disk full, locked, gone, schema broken).
     case unavailable(String)
+    /// The database did not answer in time: it is down, restarting or unreachable, or every
+    /// connection is busy. Nothing about the request is at fault, and retrying its parts one
+    /// by one would only wait longer.
+    case unreachable(String)
     /// `storage.url` names something this build cannot store into.
     case unsupportedURL(String)
     /// The schema could not be brought to the current version.
@@ -19,6 +23,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unavailable(let reason): "store unavailable: \(reason)"
+        case .unreachable(let reason): "store unreachable: \(reason)"
         case .unsupportedURL(let url): "storage.url '\(url)' is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
         case .migrationFailed(let reason): "store migration failed: \(reason)"
         case .overloaded(let reason): "store overloaded: \(reason)"

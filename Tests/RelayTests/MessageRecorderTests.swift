@@ -194,7 +194,7 @@ final class InstrumentedStore: IngestStore, Sendable {
         for waiter in waiting { waiter.resume() }
     }
 
-    func withIngestTransaction<T: Sendable>(_ body: @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
+    func withIngestTransaction<T: Sendable>(_ body: @escaping @Sendable (any IngestTransaction) async throws -> T) async throws -> T {
         await withCheckedContinuation { continuation in
             let go = state.withLock { state -> Bool in
                 state.transactions += 1
