@@ -27,14 +27,16 @@ public enum AuditMetrics {
         return text
     }
 
-    /// `defender_relay_deliveries{state}`: the outbox by state; dead letters need a person.
+    /// `defender_relay_deliveries{state}`: the outbox's pending, sending and dead deliveries;
+    /// dead letters need a person. Delivered ones are history (kept for
+    /// `storage.delivery_retention_days`), not counted at every scrape.
     public static func render(deliveries counts: [Delivery.State: Int]) -> String {
         var text = """
-            # HELP defender_relay_deliveries Alert deliveries in the outbox by state (dead: gave up, see /api/v1/deliveries?state=dead).
+            # HELP defender_relay_deliveries Alert deliveries not yet delivered, by state (dead: gave up, see /api/v1/deliveries?state=dead).
             # TYPE defender_relay_deliveries gauge
 
             """
-        for state in Delivery.State.allCases {
+        for state in [Delivery.State.pending, .sending, .dead] {
             text += "defender_relay_deliveries{state=\"\(state.rawValue)\"} \(counts[state] ?? 0)\n"
         }
         return text

@@ -9,6 +9,11 @@ struct ConfigNode {
 
     var isNull: Bool { ConfigNode.isNull(node) }
 
+    var isMapping: Bool {
+        if case .mapping = node { return true }
+        return false
+    }
+
     static func isNull(_ node: Node) -> Bool {
         guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
         return ["", "~", "null", "Null", "NULL"].contains(scalar.string)

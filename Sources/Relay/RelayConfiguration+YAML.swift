@@ -163,12 +163,30 @@ extension RelayConfiguration {
 
 extension RelayConfiguration.Storage {
     mutating func read(_ node: ConfigNode) throws(ConfigurationError) {
-        try node.mapping(known: ["url", "retention_days", "summary_retention_days"]) { key, value throws(ConfigurationError) in
+        try node.mapping(known: ["url", "retention_days", "summary_retention_days", "delivery_retention_days"]) { key, value throws(ConfigurationError) in
             switch key {
             case "url": url = try value.string()
             case "retention_days": retentionDays = try value.integer(in: 1...36_500)
-            default: summaryRetentionDays = value.isNull ? nil : try value.integer(in: 1...36_500)
+            case "summary_retention_days": summaryRetentionDays = value.isNull ? nil : try value.integer(in: 1...36_500)
+            case "delivery_retention_days": try readDeliveryRetention(value)
+            default: throw .unknownKey(value.key)
             }
+        }
+    }
+
+    /// `delivery_retention_days: 30`, or `{delivered: 30, dead: 90}`.
+    private mutating func readDeliveryRetention(_ value: ConfigNode) throws(ConfigurationError) {
+        if value.isMapping {
+            try value.mapping(known: ["delivered", "dead"]) { key, days throws(ConfigurationError) in
+                switch key {
+                case "delivered": deliveredRetentionDays = try days.integer(in: 1...36_500)
+                case "dead": deadRetentionDays = try days.integer(in: 1...36_500)
+                default: throw .unknownKey(days.key)
+                }
+            }
+        } else {
+            deliveredRetentionDays = try value.integer(in: 1...36_500)
+            deadRetentionDays = deliveredRetentionDays
         }
     }
 }

@@ -104,6 +104,12 @@ public struct RelayConfiguration: Sendable {
         /// `summary_retention_days`: when set, audit summaries and Detect events older than this
         /// are deleted too. Unset keeps them forever.
         public var summaryRetentionDays: Int?
+        /// `delivery_retention_days`: how long the outbox keeps delivered alerts and dead
+        /// letters (each row holds its rendered message), counted from when each was queued:
+        /// one number for both, or `{delivered: N, dead: N}`. Pending deliveries are never
+        /// deleted: they are retried until `alerts.max_age_seconds`.
+        public var deliveredRetentionDays = 30
+        public var deadRetentionDays = 90
 
         public init() {}
     }

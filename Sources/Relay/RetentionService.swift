@@ -3,21 +3,20 @@ import SNS
 import ServiceLifecycle
 import Storage
 
-/// Deletes what `storage.retention_days` (and `summary_retention_days`) no longer keeps: at
+/// Deletes what `storage.retention_days` (and `summary_retention_days`,
+/// `delivery_retention_days`) no longer keeps, a few hundred rows per transaction: at
 /// start, then every `interval`. Raw envelopes only matter for re-verification and the
 /// dedupe window (an hour), so their retention is an operator's choice of evidence horizon.
 public struct RetentionService: Service {
     let store: any Store
-    let retentionDays: Int
-    let summaryRetentionDays: Int?
+    let storage: RelayConfiguration.Storage
     let interval: Duration
     let clock: @Sendable () -> SNSInstant
     let logger: Logger
 
     public init(store: any Store, storage: RelayConfiguration.Storage, interval: Duration = .seconds(3600), clock: @escaping @Sendable () -> SNSInstant, logger: Logger) {
         self.store = store
-        self.retentionDays = storage.retentionDays
-        self.summaryRetentionDays = storage.summaryRetentionDays
+        self.storage = storage
         self.interval = interval
         self.clock = clock
         self.logger = logger
@@ -31,14 +30,20 @@ public struct RetentionService: Service {
         }
     }
 
+    /// What the configuration keeps, as cut-offs at `now`.
+    public static func plan(_ storage: RelayConfiguration.Storage, now: SNSInstant) -> RetentionPlan {
+        func daysAgo(_ days: Int) -> Int64 { now.adding(seconds: -Int64(days) * 86_400).millisecondsSince1970 }
+        return RetentionPlan(
+            messagesBefore: daysAgo(storage.retentionDays), summariesBefore: storage.summaryRetentionDays.map(daysAgo),
+            deliveredBefore: daysAgo(storage.deliveredRetentionDays), deadBefore: daysAgo(storage.deadRetentionDays)
+        )
+    }
+
     /// One pass; failures are logged and retried at the next interval.
     public func pruneOnce() async {
         let now = clock()
         do {
-            let deleted = try await store.prune(
-                messagesBefore: now.adding(seconds: -Int64(retentionDays) * 86_400).millisecondsSince1970,
-                summariesBefore: summaryRetentionDays.map { now.adding(seconds: -Int64($0) * 86_400).millisecondsSince1970 }
-            )
+            let deleted = try await store.prune(Self.plan(storage, now: now))
             if deleted > 0 { logger.info("retention pruned rows", metadata: ["deleted": "\(deleted)"]) }
         } catch {
             logger.warning("retention pass failed", metadata: ["error": "\(error)"])

@@ -176,5 +176,12 @@ enum PostgresSchema {
             ), '') WHERE a.region = '';
             UPDATE audit_tasks SET series_key = \(SchemaSQL.seriesKeyExpression);
             """),
+        // See SQLiteSchema's v8.
+        Migration("v9-outbox-and-retention-indexes", """
+            CREATE INDEX deliveries_by_state ON deliveries (state, created_at, id);
+            CREATE INDEX deliveries_newest ON deliveries (created_at, id);
+            CREATE INDEX deliveries_lane ON deliveries (receiver, state, created_at, id);
+            CREATE INDEX unrecognized_notifications_by_time ON unrecognized_notifications (received_at);
+            """),
     ]
 }

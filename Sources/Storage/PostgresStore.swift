@@ -237,14 +237,18 @@ public final class PostgresStore: Store, Service {
         try await rows(SummarySQL.unrecognized(limit: limit)).map { row throws(StoreError) in (try row.text("message_id"), try row.optionalText("subject"), try row.text("reason")) }
     }
 
-    public func prune(messagesBefore: Int64, summariesBefore: Int64?) async throws(StoreError) -> Int {
-        try await transaction { connection in
-            var deleted = 0
-            for statement in SummarySQL.prune(messagesBefore: messagesBefore, summariesBefore: summariesBefore) {
-                deleted += try await connection.changedRows(statement, logger: self.logger)
+    public func prune(_ plan: RetentionPlan) async throws(StoreError) -> Int {
+        var deleted = 0
+        let logger = self.logger
+        for statement in SummarySQL.prune(plan, dialect: .postgres) {
+            // One small transaction per batch: few row locks, each held for milliseconds.
+            while true {
+                let batch = try await transaction { connection in try await connection.changedRows(statement, logger: logger) }
+                deleted += batch
+                if batch < plan.batchSize { break }
             }
-            return deleted
         }
+        return deleted
     }
 
     public func checkReady() async throws(StoreError) {

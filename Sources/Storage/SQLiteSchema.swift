@@ -194,6 +194,17 @@ enum SQLiteSchema {
                 UPDATE audit_tasks SET series_key = \(SchemaSQL.seriesKeyExpression);
                 """)
         }
+        // Every list, count and prune reads through an index: the outbox by state and age
+        // (listing, metrics, retention), a receiver's lane in queued order (claims), and
+        // unrecognized notifications by age (listing, retention).
+        migrator.registerMigration("v8-outbox-and-retention-indexes") { db in
+            try db.execute(sql: """
+                CREATE INDEX deliveries_by_state ON deliveries (state, created_at, id);
+                CREATE INDEX deliveries_newest ON deliveries (created_at, id);
+                CREATE INDEX deliveries_lane ON deliveries (receiver, state, created_at, id);
+                CREATE INDEX unrecognized_notifications_by_time ON unrecognized_notifications (received_at);
+                """)
+        }
         return migrator
     }
 }

@@ -33,6 +33,8 @@ public final class SQLiteStore: Store {
         public var journalMode: String
         /// `PRAGMA cache_size` (negative: KiB).
         public var cacheSize: Int
+        /// `PRAGMA journal_size_limit` in bytes (-1: the WAL is never truncated).
+        public var journalSizeLimit: Int
     }
 
     /// The writer's page cache in KiB: enough for the pages an ingest batch touches now that an
@@ -41,7 +43,7 @@ public final class SQLiteStore: Store {
     public static let writerCacheKiB = 4096
     /// The WAL is truncated to this size after a checkpoint, so one large prune does not leave
     /// a file of its size behind.
-    static let journalSizeLimitBytes = 64 * 1024 * 1024
+    public static let journalSizeLimitBytes = 64 * 1024 * 1024
 
     /// Opens (creating if needed, with its folder) and migrates the database at `path`.
     ///
@@ -120,7 +122,8 @@ public final class SQLiteStore: Store {
         WriterSettings(
             synchronous: try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
             journalMode: (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "").lowercased(),
-            cacheSize: try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? 0
+            cacheSize: try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? 0,
+            journalSizeLimit: try Int.fetchOne(db, sql: "PRAGMA journal_size_limit") ?? -1
         )
     }
 
@@ -277,15 +280,20 @@ public final class SQLiteStore: Store {
         return try rows.map { row throws(StoreError) in (try row.text("message_id"), try row.optionalText("subject"), try row.text("reason")) }
     }
 
-    public func prune(messagesBefore: Int64, summariesBefore: Int64?) async throws(StoreError) -> Int {
-        try await write { db in
-            var deleted = 0
-            for statement in SummarySQL.prune(messagesBefore: messagesBefore, summariesBefore: summariesBefore) {
-                try db.run(statement)
-                deleted += db.changesCount
+    public func prune(_ plan: RetentionPlan) async throws(StoreError) -> Int {
+        var deleted = 0
+        for statement in SummarySQL.prune(plan, dialect: .sqlite) {
+            // One small transaction per batch: ingest's transactions take the writer in between.
+            while true {
+                let batch = try await write { db in
+                    try db.run(statement)
+                    return db.changesCount
+                }
+                deleted += batch
+                if batch < plan.batchSize { break }
             }
-            return deleted
         }
+        return deleted
     }
 
     public func checkReady() async throws(StoreError) {

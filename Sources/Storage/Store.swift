@@ -27,7 +27,8 @@ public protocol Store: IngestStore {
     func deliveries(state: Delivery.State?, limit: Int) async throws(StoreError) -> [Delivery]
     /// How many deliveries are still to send (pending or being sent), per receiver.
     func queuedDeliveriesByReceiver() async throws(StoreError) -> [String: Int]
-    /// How many deliveries are in each state (for metrics).
+    /// How many deliveries are pending, being sent, or dead (for metrics; delivered ones are
+    /// history, not counted).
     func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int]
     /// Puts dead deliveries (one by id, or all) back in the queue; returns how many.
     func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int
@@ -42,10 +43,9 @@ public protocol Store: IngestStore {
     /// Payloads that were neither audits nor Detect events: (messageID, reason).
     func unrecognizedNotifications(limit: Int) async throws(StoreError) -> [(messageID: String, subject: String?, reason: String)]
 
-    /// Deletes raw SNS envelopes (and unrecognized notifications) received before
-    /// `messagesBefore`, and audits and violations before `summariesBefore` when given.
-    /// Returns the number of rows deleted.
-    func prune(messagesBefore: Int64, summariesBefore: Int64?) async throws(StoreError) -> Int
+    /// Deletes what `plan` no longer keeps, `plan.batchSize` rows per transaction. Returns
+    /// the number of rows deleted.
+    func prune(_ plan: RetentionPlan) async throws(StoreError) -> Int
 
     func storedMessage(id: String) async throws(StoreError) -> StoredMessage?
     func messageCount() async throws(StoreError) -> Int

@@ -334,16 +334,31 @@ enum SummarySQL {
         SQLStatement("SELECT message_id, subject, reason FROM unrecognized_notifications ORDER BY received_at DESC LIMIT ?", [.integer(Int64(limit))])
     }
 
-    static func prune(messagesBefore: Int64, summariesBefore: Int64?) -> [SQLStatement] {
+    /// One statement per kind of row the plan deletes, each deleting at most `batchSize` rows
+    /// found through an index: run each until it deletes nothing, one transaction per run.
+    static func prune(_ plan: RetentionPlan, dialect: Dialect) -> [SQLStatement] {
+        let row = dialect == .sqlite ? "rowid" : "ctid"
+        func batch(_ table: String, _ condition: String, _ arguments: [SQLValue]) -> SQLStatement {
+            SQLStatement(
+                "DELETE FROM \(table) WHERE \(row) IN (SELECT \(row) FROM \(table) WHERE \(condition) LIMIT ?)",
+                arguments + [.integer(Int64(plan.batchSize))]
+            )
+        }
         var statements = [
-            SQLStatement("DELETE FROM sns_messages WHERE received_at < ?", [.integer(messagesBefore)]),
-            SQLStatement("DELETE FROM unrecognized_notifications WHERE received_at < ?", [.integer(messagesBefore)]),
+            batch("sns_messages", "received_at < ?", [.integer(plan.messagesBefore)]),
+            batch("unrecognized_notifications", "received_at < ?", [.integer(plan.messagesBefore)]),
         ]
-        if let summariesBefore {
+        if let before = plan.summariesBefore {
             statements += [
-                SQLStatement("DELETE FROM audit_tasks WHERE task_start_time < ?", [.integer(summariesBefore)]),
-                SQLStatement("DELETE FROM detect_violations WHERE event_time < ?", [.integer(summariesBefore)]),
+                batch("audit_tasks", "task_start_time < ?", [.integer(before)]),
+                batch("detect_violations", "event_time < ?", [.integer(before)]),
             ]
+        }
+        if let before = plan.deliveredBefore {
+            statements.append(batch("deliveries", "state = 'delivered' AND created_at < ?", [.integer(before)]))
+        }
+        if let before = plan.deadBefore {
+            statements.append(batch("deliveries", "state = 'dead' AND created_at < ?", [.integer(before)]))
         }
         return statements
     }
@@ -436,9 +451,9 @@ enum SummarySQL {
 
     static func deliveries(state: Delivery.State?, limit: Int) -> SQLStatement {
         if let state {
-            return SQLStatement("SELECT * FROM deliveries WHERE state = ? ORDER BY created_at DESC, id LIMIT ?", [.text(state.rawValue), .integer(Int64(limit))])
+            return SQLStatement("SELECT * FROM deliveries WHERE state = ? ORDER BY created_at DESC, id DESC LIMIT ?", [.text(state.rawValue), .integer(Int64(limit))])
         }
-        return SQLStatement("SELECT * FROM deliveries ORDER BY created_at DESC, id LIMIT ?", [.integer(Int64(limit))])
+        return SQLStatement("SELECT * FROM deliveries ORDER BY created_at DESC, id DESC LIMIT ?", [.integer(Int64(limit))])
     }
 
     /// Dead deliveries (one, or all) go back to the queue with a fresh attempt budget.
@@ -454,7 +469,12 @@ enum SummarySQL {
         return statement
     }
 
-    static let deliveryCounts = SQLStatement("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
+    /// The deliveries still to send or to look at, by state: counted through
+    /// `deliveries_by_state` over those states only, so what a scrape costs follows the size of
+    /// the queue, not of the delivered history.
+    static let deliveryCounts = SQLStatement(
+        "SELECT state, count(*) AS n FROM deliveries WHERE state IN ('pending', 'sending', 'dead') GROUP BY state"
+    )
 
     /// Deliveries still to send, per receiver.
     static let queuedByReceiver = SQLStatement("SELECT receiver, count(*) AS n FROM deliveries WHERE state IN ('pending', 'sending') GROUP BY receiver")

@@ -49,7 +49,7 @@ struct OutboxContractTests {
             #expect(retried.first?.attempts == 1)
             #expect(retried.first?.lastStatus == 503)
             try await store.completeDelivery(id: first[1].id, owner: "b", outcome: .dead(error: "permanent: HTTP 400", status: 400), at: 71_000)
-            #expect(try await store.deliveryCounts() == [.delivered: 1, .dead: 1])
+            #expect(try await store.deliveryCounts() == [.dead: 1], "delivered ones are history, not counted")
 
             #expect(try await store.retryDeadDeliveries(id: nil, at: 80_000) == 1)
             let again = try await store.deliveries(state: .pending, limit: 10)

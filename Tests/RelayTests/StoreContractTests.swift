@@ -178,10 +178,10 @@ struct StoreContractTests {
         try await withTestStore(backend) { store, _ in
             try await AuditFixtures.record(AuditFixtures.audit("old", start: 1_000, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), in: store, receivedAt: 1_000)
             try await AuditFixtures.record(AuditFixtures.audit("new", start: 9_000, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), in: store, receivedAt: 9_000)
-            #expect(try await store.prune(messagesBefore: 5_000, summariesBefore: nil) == 1)
+            #expect(try await store.prune(RetentionPlan(messagesBefore: 5_000)) == 1)
             #expect(try await store.messageCount() == 1)
             #expect(try await store.audits(AuditQuery()).audits.count == 2)
-            #expect(try await store.prune(messagesBefore: 5_000, summariesBefore: 5_000) == 1)
+            #expect(try await store.prune(RetentionPlan(messagesBefore: 5_000, summariesBefore: 5_000)) == 1)
             #expect(try await store.audits(AuditQuery()).audits.map(\.taskID) == ["new"])
             #expect(try await store.audit(taskID: "old") == nil)
         }

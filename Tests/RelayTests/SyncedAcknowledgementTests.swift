@@ -21,6 +21,7 @@ struct SyncedAcknowledgementTests {
         #expect(settings.synchronous == 2, "PRAGMA synchronous on the writer is \(settings.synchronous), not 2 (FULL)")
         #expect(settings.journalMode == "wal")
         #expect(settings.cacheSize == -SQLiteStore.writerCacheKiB)
+        #expect(settings.journalSizeLimit == SQLiteStore.journalSizeLimitBytes, "the WAL is truncated after a large prune's checkpoint")
     }
 
     @Test func everyAcknowledgementFollowsAnFsyncWhenMessagesArriveOneAtATime() async throws {
