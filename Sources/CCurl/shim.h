@@ -32,6 +32,13 @@ static inline CURLcode curl_setopt_data_callback(CURL *handle, CURLoption option
     return curl_easy_setopt(handle, option, callback);
 }
 
+typedef int (*relay_xferinfo_callback)(void *context, curl_off_t download_total, curl_off_t download_now, curl_off_t upload_total, curl_off_t upload_now);
+
+/// CURLOPT_XFERINFOFUNCTION: returning non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+static inline CURLcode curl_setopt_progress_callback(CURL *handle, relay_xferinfo_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
+}
+
 /// SMTP's USE_SSL takes a curl_usessl value.
 static inline long curl_usessl_all(void) { return (long)CURLUSESSL_ALL; }
 

@@ -15,6 +15,9 @@ public final class CurlClient: Sendable {
     private let threadPool: NIOThreadPool
     private let idleHandles = Mutex<[EasyHandle]>([])
     private let isShutDown = Atomic<Bool>(false)
+    /// Set by `abortTransfers()`: every transfer under way or to come stops at libcurl's next
+    /// progress call (at least once a second).
+    private let aborting = AbortFlag()
 
     public init(configuration: CurlConfiguration) {
         _ = CurlClient.globalInit
@@ -64,6 +67,13 @@ public final class CurlClient: Sendable {
             throw .unavailable("transfer threads stopped")
         }
         return try result.get()
+    }
+
+    /// Ends every transfer under way within about a second (each fails with
+    /// `CURLE_ABORTED_BY_CALLBACK`), and every later one at once: for a shutdown that must not
+    /// wait out a receiver that hangs.
+    public func abortTransfers() {
+        aborting.set()
     }
 
     /// Stops the transfer threads (after the transfers under way) and frees the pooled handles.
@@ -232,6 +242,12 @@ extension CurlClient {
     ) -> UnsafeMutablePointer<curl_slist>? {
         _ = curl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         _ = curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        // The progress callback is how a transfer is aborted; the flag lives as long as the client.
+        _ = curl_setopt_long(easy, CURLOPT_NOPROGRESS, 0)
+        _ = curl_setopt_progress_callback(easy) { context, _, _, _, _ in
+            Unmanaged<AbortFlag>.fromOpaque(context!).takeUnretainedValue().isSet ? 1 : 0
+        }
+        _ = curl_setopt_pointer(easy, CURLOPT_XFERINFODATA, Unmanaged.passUnretained(aborting).toOpaque())
         _ = curl_setopt_string(easy, CURLOPT_URL, url)
         _ = curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, protocols)
         _ = curl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
@@ -321,4 +337,12 @@ private final class ResponseSink {
         bytes.append(contentsOf: chunk)
         return true
     }
+}
+
+/// Whether transfers must stop (read on transfer threads from libcurl's progress callback).
+final class AbortFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

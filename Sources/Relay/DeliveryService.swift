@@ -1,4 +1,5 @@
 import Alerts
+import Curl
 import Foundation
 import Logging
 import SNS
@@ -17,7 +18,8 @@ import Synchronization
 ///
 /// After a crash, leases run out and the deliveries are claimed again; with a store no other
 /// process uses (SQLite), every lease found at start is released at once. On graceful
-/// shutdown, claimed deliveries not yet sent go back to the queue.
+/// shutdown the lanes stop claiming, sends under way get `shutdownGrace` to finish, then are
+/// aborted; whatever was claimed and not sent goes back to the queue, its attempts untouched.
 public final class DeliveryService: Service, Sendable {
     let store: any Store
     let sender: AlertSender
@@ -31,13 +33,21 @@ public final class DeliveryService: Service, Sendable {
     let owner: String
     let pollInterval: Duration
     let leaseSeconds: Int64
+    /// The longest one send may take (the outbound timeout): claims are sized by it.
+    let sendTimeoutSeconds: Int
+    let shutdownGrace: Duration
+    /// Set once the grace ran out: sends ending now were aborted, not answered.
+    private let aborted = Atomic<Bool>(false)
     let clock: @Sendable () -> SNSInstant
     let logger: Logger
 
     public init(
         store: any Store, sender: AlertSender, policy: DeliveryRetryPolicy, receivers: [RelayConfiguration.Receiver],
-        pollInterval: Duration = .milliseconds(250), leaseSeconds: Int64 = 120, clock: @escaping @Sendable () -> SNSInstant, logger: Logger
+        pollInterval: Duration = .milliseconds(250), leaseSeconds: Int64 = 120, sendTimeoutSeconds: Int = 10, shutdownGrace: Duration = .seconds(10),
+        clock: @escaping @Sendable () -> SNSInstant, logger: Logger
     ) {
+        self.sendTimeoutSeconds = sendTimeoutSeconds
+        self.shutdownGrace = shutdownGrace
         self.store = store
         self.sender = sender
         self.policy = policy
@@ -51,12 +61,15 @@ public final class DeliveryService: Service, Sendable {
         self.logger = logger
     }
 
-    /// How many deliveries one claim may take: as many as a receiver limited to `rate` can be
-    /// sent within half the lease (so that a claim is sent before its lease runs out and
-    /// another replica takes it), between 1 and 256.
-    static func claimLimit(rate: Double, leaseSeconds: Int64) -> Int {
-        guard rate > 0 else { return 256 }
-        return max(1, min(256, Int(rate * Double(leaseSeconds) / 2)))
+    /// How many deliveries one claim may take: as many as can be sent within half the lease
+    /// (so that a claim is sent before its lease runs out and another replica takes it) by
+    /// `concurrency` senders each taking up to `sendTimeoutSeconds`, and within the receiver's
+    /// `rate`; between 1 and 256.
+    static func claimLimit(rate: Double, concurrency: Int, leaseSeconds: Int64, sendTimeoutSeconds: Int) -> Int {
+        let window = Double(leaseSeconds) / 2
+        var limit = Double(max(1, concurrency)) * window / Double(max(1, sendTimeoutSeconds))
+        if rate > 0 { limit = min(limit, rate * window) }
+        return max(1, min(256, Int(limit)))
     }
 
     public func run() async throws {
@@ -70,11 +83,26 @@ public final class DeliveryService: Service, Sendable {
             }
         }
         await reportUnknownReceivers()
-        await withTaskGroup(of: Void.self) { group in
-            for receiver in receivers {
-                group.addTask { await self.drain(receiver) }
+        let abort = Mutex<Task<Void, Never>?>(nil)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for receiver in receivers {
+                    group.addTask { await self.drain(receiver) }
+                }
+            }
+        } onGracefulShutdown: {
+            // Sends under way may finish within the grace; then they are aborted.
+            let grace = self.shutdownGrace
+            abort.withLock {
+                $0 = Task {
+                    guard (try? await Task.sleep(for: grace)) != nil else { return }
+                    self.aborted.store(true, ordering: .releasing)
+                    self.logger.warning("sends still under way after server.shutdown_grace_seconds aborted; they are queued again")
+                    self.sender.curl.abortTransfers()
+                }
             }
         }
+        abort.withLock { $0?.cancel() }
         // Graceful shutdown: what was claimed and not sent is queued again, not left leased.
         _ = try? await store.releaseDeliveries(owner: owner, receiver: nil, at: clock().millisecondsSince1970)
     }
@@ -115,7 +143,7 @@ public final class DeliveryService: Service, Sendable {
         do {
             claimed = try await store.claimDeliveries(
                 owner: owner, receiver: receiver, now: now, leaseUntil: now + leaseSeconds * 1000,
-                limit: Self.claimLimit(rate: rate, leaseSeconds: leaseSeconds)
+                limit: Self.claimLimit(rate: rate, concurrency: concurrency[receiver] ?? 1, leaseSeconds: leaseSeconds, sendTimeoutSeconds: sendTimeoutSeconds)
             )
         } catch {
             logger.warning("outbox unavailable", metadata: ["error": "\(error)", "receiver": "\(receiver)"])
@@ -129,15 +157,19 @@ public final class DeliveryService: Service, Sendable {
             for _ in 0..<min(claimed.count, max(1, concurrency[receiver] ?? 1)) {
                 group.addTask {
                     while !Task.isShuttingDownGracefully, !lane.isPaused(now: self.clock().millisecondsSince1970), let delivery = queue.next() {
-                        if rate > 0 { await self.limiter.waitForSlot(receiver, perSecond: rate) }
+                        // A rate-limit wait ends at shutdown; the delivery is then not sent (it
+                        // goes back with the rest, below).
+                        if rate > 0 { await cancelWhenGracefulShutdown { await self.limiter.waitForSlot(receiver, perSecond: rate) } }
+                        if Task.isShuttingDownGracefully { break }
                         if let retryAt = await self.attempt(delivery) { lane.pause(until: retryAt) }
                     }
                 }
             }
         }
         let unsent = queue.remainingCount
-        if unsent > 0 {
-            // Paused or stopping: the rest goes back unsent, its attempts untouched.
+        if unsent > 0 || Task.isShuttingDownGracefully {
+            // Paused or stopping: the rest (and, stopping, a delivery taken but not sent) goes
+            // back unsent, its attempts untouched.
             _ = try? await store.releaseDeliveries(owner: owner, receiver: receiver, at: clock().millisecondsSince1970)
         }
         return claimed.count - unsent
@@ -158,6 +190,9 @@ public final class DeliveryService: Service, Sendable {
             return nil
         }
         let result = await sender.send(delivery)
+        // Aborted by a shutdown past its grace: not an answer from the receiver. The delivery
+        // stays claimed and goes back to the queue as the service stops, its attempts untouched.
+        guard !aborted.load(ordering: .acquiring) else { return nil }
         let now = clock().millisecondsSince1970
         let decision = policy.decide(result, attemptsBefore: delivery.attempts, createdAt: delivery.createdAt, now: now, jitter: Double.random(in: 0...1))
         var logger = logger

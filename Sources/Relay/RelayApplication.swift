@@ -74,6 +74,8 @@ public func buildDeliveryService(configuration: RelayConfiguration, dependencies
         policy: configuration.alerts.retryPolicy,
         receivers: configuration.receivers,
         leaseSeconds: configuration.alerts.deliveryLeaseSeconds,
+        sendTimeoutSeconds: configuration.outbound.timeoutSeconds,
+        shutdownGrace: .seconds(configuration.server.shutdownGraceSeconds),
         clock: dependencies.clock,
         logger: dependencies.logger
     )

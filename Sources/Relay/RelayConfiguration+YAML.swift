@@ -86,7 +86,7 @@ extension RelayConfiguration {
 
 extension RelayConfiguration.Server {
     mutating func read(_ node: ConfigNode) throws(ConfigurationError) {
-        let keys = ["host", "port", "sns_path", "max_body_bytes", "basic_auth", "request_timeout_seconds", "max_connections"]
+        let keys = ["host", "port", "sns_path", "max_body_bytes", "basic_auth", "request_timeout_seconds", "max_connections", "shutdown_grace_seconds"]
         try node.mapping(known: keys) { key, value throws(ConfigurationError) in
             switch key {
             case "request_timeout_seconds": requestTimeoutSeconds = try value.integer(in: 1...600)
@@ -100,7 +100,8 @@ extension RelayConfiguration.Server {
                 }
                 snsPath = path
             case "max_body_bytes": maxBodyBytes = try value.integer(in: 1024...16_777_216)
-            default:
+            case "shutdown_grace_seconds": shutdownGraceSeconds = try value.integer(in: 1...300)
+            case "basic_auth":
                 if value.isNull { basicAuth = nil; return }
                 var username: String?
                 var password: String?
@@ -114,6 +115,7 @@ extension RelayConfiguration.Server {
                     throw .invalidValue(key: "server.basic_auth.password", reason: "a non-empty password is required")
                 }
                 basicAuth = .init(username: username, password: password)
+            default: throw .unknownKey(value.key)
             }
         }
     }

@@ -33,6 +33,10 @@ public struct RelayConfiguration: Sendable {
         public var requestTimeoutSeconds = 30
         /// `max_connections`: connections accepted at once; more are closed on arrival.
         public var maxConnections = 1024
+        /// `shutdown_grace_seconds`: on SIGTERM or SIGINT the relay stops accepting and claiming;
+        /// requests and alert sends under way get this long to finish, sends still running
+        /// are then aborted and queued again, and the process exits 0.
+        public var shutdownGraceSeconds = 10
 
         /// Whether `host` reaches beyond this machine: anything but `localhost`, `::1` or an
         /// IPv4 literal in 127.0.0.0/8. A name such as `127.example.com` is resolved, so it

@@ -4,6 +4,8 @@ import Curl
 import Hummingbird
 import Logging
 import Relay
+import ServiceLifecycle
+import UnixSignals
 import Storage
 
 struct Serve: AsyncParsableCommand {
@@ -31,8 +33,13 @@ struct Serve: AsyncParsableCommand {
             ) { port in
                 logger.info("defender-relay listening", metadata: ["address": "\(host):\(port)", "sns_path": "\(configuration.server.snsPath)"])
             }
+            // SIGTERM/SIGINT: the server stops accepting, then each service winds down; the
+            // delivery lanes abort sends still running after the grace. Should anything still
+            // hang a few seconds later, the group cancels it.
+            var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = .seconds(configuration.server.shutdownGraceSeconds + 5)
             do {
-                try await app.runService()
+                try await ServiceGroup(configuration: group).run()
             } catch {
                 await clients.shutdown()
                 throw error

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Ingest
+import NIOCore
 @testable import Relay
 import SNS
 import Storage
@@ -118,6 +119,53 @@ struct DeliveryLaneTests {
         #expect(rows.count == 3)
         #expect(rows.allSatisfy { $0.state == .pending }, "\(rows.map(\.state))")
         #expect(rows.filter { $0.attempts > 0 }.count <= 1, "\(rows.map(\.attempts))")
+    }
+
+    /// SIGTERM while a send hangs: the relay waits `server.shutdown_grace_seconds` for it, then
+    /// aborts it, puts the delivery back (attempts untouched) and exits 0, long before the
+    /// outbound timeout (30 s) would have ended the send.
+    @Test func sigtermExitsWithinTheGraceAndQueuesTheHangingSendAgain() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let chat = try await FakeChat.start(pki: fake.pki)
+        defer { chat.stop() }
+        let url = try fake.publish(.shared)
+        let directory = try makeTemporaryDirectory("shutdown-grace")
+        let database = "sqlite://\(directory.path)/relay.sqlite"
+        let relay = try await RelayProcess.serve(configurationYAML: """
+            server: {port: 0, shutdown_grace_seconds: 2}
+            sns:
+              allowed_topics: ["\(RelayHarness.topic)"]
+            storage: {url: "\(database)"}
+            outbound:
+              timeout_seconds: 30
+              ca_file: \(fake.pki.caFile)
+              connect_to: [\(Set(fake.connectTo + chat.connectTo).map { "\"\($0)\"" }.joined(separator: ", "))]
+            receivers:
+              - {name: stuck, type: webhook, url: "https://hooks.example.com/slow/grace"}
+            routes:
+              - {match: {}, receivers: [stuck]}
+            """, in: directory)
+        defer { relay.process.terminate() }
+        let envelope = try DeliveryTests.auditEnvelope("grace-1", checks: checks, url: url)
+        let status = try await TestClient.withClient(host: "127.0.0.1", port: relay.port) { client in
+            try await client.execute(.init("/sns", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(bytes: envelope.body))).head.status
+        }
+        #expect(status == .ok)
+        _ = try await eventually("the send to hang") { chat.requests(to: "/slow/").isEmpty ? nil : true }
+
+        let asked = ContinuousClock.now
+        relay.process.terminate()
+        let exit = await relay.process.waitForExit(timeout: .seconds(15))
+        let took = ContinuousClock.now - asked
+        #expect(exit == 0, "\(relay.output.suffix(2_000))")
+        #expect(took < .seconds(6), "stopped \(took) after SIGTERM with a 2 s grace")
+        #expect(relay.output.contains("aborted"))
+        try await withTestStoreURL(database) { store in
+            let rows = try await store.deliveries(state: nil, limit: 10)
+            #expect(rows.map(\.state) == [.pending])
+            #expect(rows.first?.attempts == 0, "an aborted send is not an attempt")
+        }
     }
 
     /// A relay whose configuration lacks a receiver leaves that receiver's deliveries alone

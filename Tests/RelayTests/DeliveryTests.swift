@@ -236,14 +236,18 @@ struct DeliveryTests {
         }
     }
 
-    /// A lane's claim holds no more deliveries than its receiver sends within half the lease:
-    /// a claim sent after its lease ran out would be sent again by another replica.
+    /// A lane's claim holds no more deliveries than its receiver can be sent within half the
+    /// lease, at its rate and with its senders each taking up to the outbound timeout: a claim
+    /// sent after its lease ran out would be sent again by another replica.
     @Test func claimsNoMoreThanTheReceiverSendsWithinItsLease() {
-        #expect(DeliveryService.claimLimit(rate: 1, leaseSeconds: 120) == 60)
-        #expect(DeliveryService.claimLimit(rate: 0, leaseSeconds: 120) == 256)
-        #expect(DeliveryService.claimLimit(rate: 10, leaseSeconds: 120) == 256)
-        #expect(DeliveryService.claimLimit(rate: 1, leaseSeconds: 4) == 2)
-        #expect(DeliveryService.claimLimit(rate: 0.01, leaseSeconds: 120) == 1)
+        // 60 s at one a second, but one sender whose sends may each take 10 s: 6.
+        #expect(DeliveryService.claimLimit(rate: 1, concurrency: 1, leaseSeconds: 120, sendTimeoutSeconds: 10) == 6)
+        #expect(DeliveryService.claimLimit(rate: 0, concurrency: 4, leaseSeconds: 120, sendTimeoutSeconds: 10) == 24)
+        #expect(DeliveryService.claimLimit(rate: 0, concurrency: 64, leaseSeconds: 120, sendTimeoutSeconds: 1) == 256)
+        #expect(DeliveryService.claimLimit(rate: 10, concurrency: 50, leaseSeconds: 120, sendTimeoutSeconds: 1) == 256)
+        #expect(DeliveryService.claimLimit(rate: 1, concurrency: 4, leaseSeconds: 4, sendTimeoutSeconds: 1) == 2)
+        #expect(DeliveryService.claimLimit(rate: 0.01, concurrency: 4, leaseSeconds: 120, sendTimeoutSeconds: 1) == 1)
+        #expect(DeliveryService.claimLimit(rate: 0, concurrency: 1, leaseSeconds: 10, sendTimeoutSeconds: 300) == 1)
     }
 
     @Test func repeatIntervalSilencesTheSameUnchangedFinding() async throws {
