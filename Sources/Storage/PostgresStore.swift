@@ -15,11 +15,21 @@ import ServiceLifecycle
 /// call `migrate()` once it runs; `StoreFactory.withStore` does both.
 public final class PostgresStore: Store, Service {
     public let location: PostgresLocation
+    /// Whose clock leases are kept by.
+    public enum LeaseClock: Sendable {
+        /// The server's (`clock_timestamp()`): replicas with clocks that disagree still agree
+        /// on when a lease runs out.
+        case database
+        /// The caller's `now` (tests that step time by hand).
+        case caller
+    }
+    public let leaseClock: LeaseClock
     private let pool: PostgresPool
     private let logger: Logger
 
-    public init(location: PostgresLocation, logger: Logger) {
+    public init(location: PostgresLocation, logger: Logger, leaseClock: LeaseClock = .database) {
         self.location = location
+        self.leaseClock = leaseClock
         self.logger = logger
         let tls: PostgresClient.Configuration.TLS = switch location.tls {
         case .disable: .disable
@@ -151,7 +161,7 @@ public final class PostgresStore: Store, Service {
 
     public func claimDeliveries(owner: String, receiver: String, now: Int64, leaseUntil: Int64, limit: Int) async throws(StoreError) -> [Delivery] {
         try await transaction { connection in
-            try await connection.rows(SummarySQL.claimDeliveries(owner: owner, receiver: receiver, now: now, leaseUntil: leaseUntil, limit: limit, skipLocked: true), logger: self.logger)
+            try await connection.rows(SummarySQL.claimDeliveries(owner: owner, receiver: receiver, now: now, leaseUntil: leaseUntil, limit: limit, skipLocked: true, databaseClock: self.leaseClock == .database), logger: self.logger)
                 .map(SummarySQL.delivery(from:)).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         }
     }
@@ -162,7 +172,7 @@ public final class PostgresStore: Store, Service {
     }
 
     public func renewLease(id: String, owner: String, until: Int64, at now: Int64) async throws(StoreError) -> Bool {
-        try await transaction { try await $0.changedRows(SummarySQL.renewLease(id: id, owner: owner, until: until, at: now), logger: self.logger) } == 1
+        try await transaction { try await $0.changedRows(SummarySQL.renewLease(id: id, owner: owner, until: until, at: now, databaseClock: self.leaseClock == .database), logger: self.logger) } == 1
     }
 
     /// Several replicas share one database.

@@ -388,27 +388,40 @@ enum SummarySQL {
     /// (its replica died mid-send) makes the delivery due again. PostgreSQL skips rows another
     /// replica is claiming at the same moment.
     /// One receiver's due deliveries, oldest queued first.
-    static func claimDeliveries(owner: String, receiver: String, now: Int64, leaseUntil: Int64, limit: Int, skipLocked: Bool) -> SQLStatement {
-        SQLStatement(
+    ///
+    /// With `databaseClock`, leases are set and compared in the database server's time
+    /// (PostgreSQL's `clock_timestamp()`), not the caller's: replicas whose clocks disagree
+    /// then agree on when a lease runs out. `leaseUntil - now` is the lease's length.
+    static func claimDeliveries(owner: String, receiver: String, now: Int64, leaseUntil: Int64, limit: Int, skipLocked: Bool, databaseClock: Bool = false) -> SQLStatement {
+        let leaseNow = databaseClock ? databaseNow : "?"
+        var arguments: [SQLValue] = [.text(owner)]
+        arguments += databaseClock ? [.integer(leaseUntil - now)] : [.integer(leaseUntil)]
+        arguments += [.integer(now), .text(receiver), .integer(now)]
+        if !databaseClock { arguments.append(.integer(now)) }
+        arguments.append(.integer(Int64(limit)))
+        return SQLStatement(
             """
-            UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
+            UPDATE deliveries SET state = 'sending', lease_owner = ?, lease_until = \(databaseClock ? "\(databaseNow) + ?" : "?"), updated_at = ?
             WHERE id IN (
                 SELECT id FROM deliveries
-                WHERE receiver = ? AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))
+                WHERE receiver = ? AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < \(leaseNow)))
                 ORDER BY created_at, id LIMIT ?\(skipLocked ? " FOR UPDATE SKIP LOCKED" : "")
             )
             RETURNING *
             """,
-            [.text(owner), .integer(leaseUntil), .integer(now), .text(receiver), .integer(now), .integer(now), .integer(Int64(limit))]
+            arguments
         )
     }
 
+    /// PostgreSQL's time now, in milliseconds since the Unix epoch.
+    static let databaseNow = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
     /// Extends `owner`'s lease on a delivery it still holds; no row changes once another
     /// replica has claimed it.
-    static func renewLease(id: String, owner: String, until: Int64, at now: Int64) -> SQLStatement {
+    static func renewLease(id: String, owner: String, until: Int64, at now: Int64, databaseClock: Bool = false) -> SQLStatement {
         SQLStatement(
-            "UPDATE deliveries SET lease_until = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'sending'",
-            [.integer(until), .integer(now), .text(id), .text(owner)]
+            "UPDATE deliveries SET lease_until = \(databaseClock ? "\(databaseNow) + ?" : "?"), updated_at = ? WHERE id = ? AND lease_owner = ? AND state = 'sending'",
+            [.integer(databaseClock ? until - now : until), .integer(now), .text(id), .text(owner)]
         )
     }
 

@@ -130,3 +130,30 @@ struct OutboxContractTests {
         }
     }
 }
+
+/// Two replicas whose clocks disagree by ten minutes share one PostgreSQL outbox: the lease is
+/// kept by the database's clock, so the replica whose clock runs ahead does not take (and send
+/// again) a delivery the other holds; once the real lease has run out, it does.
+@Suite(.timeLimit(.minutes(1)))
+struct PostgresLeaseClockTests {
+    @Test func leasesRunOutByTheDatabasesClockNotTheReplicas() async throws {
+        try await withTestStore(.postgres, leaseClock: .database) { store, _ in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            try await store.withIngestTransaction { transaction in
+                try await transaction.insertDeliveries([NewDelivery(entry: OutboxContractTests.entry("skew"), at: now - 1_000)])
+            }
+            let held = try await store.claimDeliveries(owner: "a", receiver: "slack", now: now, leaseUntil: now + 2_000, limit: 10)
+            #expect(held.count == 1)
+            // Replica b's clock is ten minutes ahead: by its clock a's lease ran out long ago.
+            let ahead = now + 600_000
+            #expect(try await store.claimDeliveries(owner: "b", receiver: "slack", now: ahead, leaseUntil: ahead + 2_000, limit: 10).isEmpty,
+                    "a lease was judged by a replica's clock")
+            // A renewal extends the lease by its length, in the database's time.
+            #expect(try await store.renewLease(id: held[0].id, owner: "a", until: now + 2_000, at: now))
+            try await Task.sleep(for: .milliseconds(2_300))
+            let later = Int64(Date().timeIntervalSince1970 * 1000)
+            let taken = try await store.claimDeliveries(owner: "b", receiver: "slack", now: later + 600_000, leaseUntil: later + 602_000, limit: 10)
+            #expect(taken.map(\.id) == [held[0].id], "the lease ran out by the database's clock")
+        }
+    }
+}

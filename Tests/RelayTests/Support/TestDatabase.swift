@@ -56,11 +56,13 @@ enum TestBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 }
 
-func withTestStore<T: Sendable>(_ backend: TestBackend, _ body: (any Store, String) async throws -> T) async throws -> T {
+/// A fresh store of `backend`. Its leases follow the `now` the test passes (`leaseClock`
+/// `.caller`), so that tests can step time; `PostgresLeaseClockTests` checks the database's clock.
+func withTestStore<T: Sendable>(_ backend: TestBackend, leaseClock: PostgresStore.LeaseClock = .caller, _ body: (any Store, String) async throws -> T) async throws -> T {
     let url = try await backend.makeDatabaseURL()
     var logger = Logger(label: "store-test")
     logger.logLevel = .critical
-    let result = try await StoreFactory.withStore(url: url, logger: logger) { store in try await body(store, url) }
+    let result = try await StoreFactory.withStore(url: url, logger: logger, leaseClock: leaseClock) { store in try await body(store, url) }
     try? await TestBackend.drop(url)
     return result
 }
