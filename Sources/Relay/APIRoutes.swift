@@ -8,7 +8,7 @@ import Storage
 
 /// The read-only query API (`/api/v1`) and `/metrics`.
 enum APIRoutes {
-    static func add(to router: Router<BasicRequestContext>, store: any Store, token: String?, metricsToken: String?, logger: Logger) {
+    static func add(to router: Router<BasicRequestContext>, store: any Store, token: String?, metricsToken: String?, receivers: [String] = [], logger: Logger) {
         let api = router.group("/api/v1")
         if let token {
             api.add(middleware: BearerAuthMiddleware(token: token, key: "api.token"))
@@ -63,7 +63,9 @@ enum APIRoutes {
         }
         metrics.get { _, _ in
             do {
-                let text = AuditMetrics.render(try await store.latestChecks(trendLength: 1)) + AuditMetrics.render(deliveries: try await store.deliveryCounts())
+                let text = AuditMetrics.render(try await store.latestChecks(trendLength: 1))
+                    + AuditMetrics.render(deliveries: try await store.deliveryCounts())
+                    + AuditMetrics.render(queued: try await store.queuedDeliveriesByReceiver(), configured: Set(receivers))
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                     body: ResponseBody(byteBuffer: ByteBuffer(string: text))

@@ -42,6 +42,22 @@ public enum AuditMetrics {
         return text
     }
 
+    /// `defender_relay_deliveries_queued{receiver,configured}`: deliveries to send per
+    /// receiver. `configured="false"`: queued for a receiver this relay's configuration does not
+    /// name (renamed or removed, or a replica not yet updated): they wait until a relay that
+    /// names it sends them, and an alert rule should say so.
+    public static func render(queued: [String: Int], configured: Set<String>) -> String {
+        var text = """
+            # HELP defender_relay_deliveries_queued Alert deliveries pending or being sent, per receiver (configured="false": no lane on this relay sends them).
+            # TYPE defender_relay_deliveries_queued gauge
+
+            """
+        for receiver in configured.union(queued.keys).sorted() {
+            text += "defender_relay_deliveries_queued{receiver=\"\(escape(receiver))\",configured=\"\(configured.contains(receiver))\"} \(queued[receiver] ?? 0)\n"
+        }
+        return text
+    }
+
     /// Label values escape backslash, double quote and newline.
     static func escape(_ value: String) -> String {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")

@@ -99,7 +99,10 @@ public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, st
         }
     }
 
-    APIRoutes.add(to: router, store: store, token: configuration.api.token, metricsToken: configuration.metrics.token, logger: logger)
+    APIRoutes.add(
+        to: router, store: store, token: configuration.api.token, metricsToken: configuration.metrics.token,
+        receivers: configuration.receivers.map(\.name), logger: logger
+    )
 
     let sns = router.group(RouterPath(configuration.server.snsPath))
     if let credentials = configuration.server.basicAuth {

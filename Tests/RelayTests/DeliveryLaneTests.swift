@@ -192,6 +192,12 @@ struct DeliveryLaneTests {
         _ = try await eventually("the unknown receiver to be reported") {
             relay.output.contains("does not name") && relay.output.contains("retired") ? true : nil
         }
+        let metrics = try await TestClient.withClient(host: "127.0.0.1", port: relay.port) { client in
+            try await client.execute(.init("/metrics", method: .get))
+        }
+        let text = metrics.body.map { String(buffer: $0) } ?? ""
+        #expect(text.contains(#"defender_relay_deliveries_queued{receiver="retired",configured="false"} 1"#), "\(text)")
+        #expect(text.contains(#"defender_relay_deliveries_queued{receiver="ops",configured="true"} 0"#))
         try await Task.sleep(for: .seconds(1))
         relay.process.terminate()
         _ = await relay.process.waitForExit()
