@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs the whole test suite: installs the apt and pip packages the
 # tests need, lints the Dockerfile, builds (failing on any compiler warning in this project's
-# code), runs `swift test`, then the benchmark's smoke run and the fuzzer for 60 s. The exit
+# code), runs `swift test`, then the benchmark's smoke run, the short reliability soak and the
+# fuzzer for 60 s. The exit
 # status is the verdict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,15 @@ if [ "$status" -eq 0 ]; then
   [ "$bench_status" -eq 0 ] || echo "The benchmark smoke run failed (see above)." >&2
 fi
 
+# The reliability soak's short version (scripts/soak.sh, docs/RELIABILITY.md): kill -9 under
+# load, a receiver outage and two replicas on PostgreSQL with one killed, every acknowledged
+# message stored once and every alert delivered, counted end to end. About 35 s.
+soak_status=0
+if [ "$status" -eq 0 ]; then
+  SOAK_SHORT=1 RELAY_BIN="$(swift build --show-bin-path)/defender-relay" scripts/soak.sh || soak_status=$?
+  [ "$soak_status" -eq 0 ] || echo "The short soak failed (see above)." >&2
+fi
+
 # Coverage-guided fuzzing of envelope parsing, the string to sign and payload decoding, for a
 # bounded time (scripts/fuzz.sh; docs/SECURITY.md). Inputs that once crashed are replayed first.
 fuzz_status=0
@@ -52,4 +62,5 @@ failed=$(grep -oE 'Test run with [0-9]+ tests? .*failed .*with [0-9]+ issues?' "
 echo "swift test: ${passed:-0} passed, ${failed:-0} failed"
 [ "$status" -eq 0 ] || exit "$status"
 [ "$fuzz_status" -eq 0 ] || exit "$fuzz_status"
+[ "$soak_status" -eq 0 ] || exit "$soak_status"
 exit "$bench_status"
