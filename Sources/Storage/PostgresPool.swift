@@ -14,10 +14,12 @@ import Synchronization
 ///   `idle_in_transaction_session_timeout` (sent at connect time, so they hold for every
 ///   statement, and read back by `PostgresFaultTests`): a stuck statement, a lock held by a
 ///   frozen replica, or a transaction its client abandoned cannot hold others for longer.
-/// - After connections failed, callers are answered at once (no waiting while the server is
-///   known to be gone), and a probe tries a fresh connection every `probeInterval`; once one
-///   succeeds, the pool is replaced by a new one. PostgresNIO's pool backs off reconnecting up
-///   to a minute after a long outage, and nothing tells it that the server is back.
+/// - After the pool failed to give or keep a connection, a probe opens a fresh one every
+///   `probeInterval`. Server unreachable: callers are answered at once (no waiting while it is
+///   known to be gone). Server answering: the pool is replaced by a new one, unless every
+///   connection was simply busy (load, not an outage); PostgresNIO's pool backs off
+///   reconnecting up to a minute after a long outage, and nothing tells it the server is back.
+///   The replaced pool stops once the uses of its connections under way have ended.
 final class PostgresPool: Sendable {
     struct Timeouts: Sendable {
         /// How long a caller waits for a pooled connection before the store answers
@@ -46,10 +48,29 @@ final class PostgresPool: Sendable {
         }
     }
 
+    /// One PostgresNIO client and the uses of its connections under way.
+    private final class Generation: Sendable {
+        let client: PostgresClient
+        let number: Int
+        private let inFlight = Atomic<Int>(0)
+
+        init(client: PostgresClient, number: Int) {
+            self.client = client
+            self.number = number
+        }
+
+        var usesUnderWay: Int { inFlight.load(ordering: .acquiring) }
+        func began() { inFlight.add(1, ordering: .acquiringAndReleasing) }
+        func ended() { inFlight.subtract(1, ordering: .acquiringAndReleasing) }
+    }
+
     private struct State: Sendable {
-        var client: PostgresClient
-        /// When connections began to fail (nil while they work).
-        var failingSince: ContinuousClock.Instant?
+        var current: Generation
+        /// When the current client first failed to give or keep a connection (nil while it
+        /// works): the probe then looks at the server.
+        var suspectSince: ContinuousClock.Instant?
+        /// Set when the probe could not reach the server: callers are answered at once.
+        var downSince: ContinuousClock.Instant?
         var replacements = 0
     }
 
@@ -59,8 +80,8 @@ final class PostgresPool: Sendable {
     private let probeConfiguration: PostgresConnection.Configuration?
     private let logger: Logger
     private let state: Mutex<State>
-    private let replaced: AsyncStream<Void>
-    private let replacedContinuation: AsyncStream<Void>.Continuation
+    private let replacedClients: AsyncStream<Generation>
+    private let replacedContinuation: AsyncStream<Generation>.Continuation
 
     init(clientConfiguration: PostgresClient.Configuration, probeConfiguration: PostgresConnection.Configuration?, timeouts: Timeouts, logger: Logger) {
         var clientConfiguration = clientConfiguration
@@ -71,69 +92,93 @@ final class PostgresPool: Sendable {
         self.probeConfiguration = probeConfiguration
         self.timeouts = timeouts
         self.logger = logger
-        state = Mutex(State(client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)))
-        (replaced, replacedContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let first = Generation(client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), number: 0)
+        state = Mutex(State(current: first))
+        (replacedClients, replacedContinuation) = AsyncStream.makeStream(of: Generation.self)
     }
 
     /// How many times the pool was replaced after an outage (for tests and logs).
     var replacements: Int { state.withLock { $0.replacements } }
 
-    /// Runs the current pool, replacing it when the probe asks, and the probe, until cancelled.
+    /// Runs the current pool, every replacement the probe makes, and the probe, until cancelled.
     func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runClients() }
-            group.addTask { await self.probeWhileFailing() }
+            group.addTask { await self.probeWhileSuspect() }
             await group.next()
             group.cancelAll()
         }
     }
 
-    /// Each pool runs in a task of its own: a replaced pool winds down (its connections close
-    /// as their leases end, each within `operationLimit`) while the new one already serves.
+    /// Each client runs in a task of its own. A replaced one keeps running until the uses of
+    /// its connections under way have ended (each within `operationLimit`), then stops: its
+    /// callers' transactions are not cut off by the replacement.
     private func runClients() async {
-        let first = state.withLock { $0.client }
-        var running = Task { await first.run() }
-        var replacements = replaced.makeAsyncIterator()
+        let first = state.withLock { $0.current }
+        var running: [(generation: Generation, task: Task<Void, Never>)] = [(first, Task { await first.client.run() })]
+        var replacements = replacedClients.makeAsyncIterator()
         // nil once this task is cancelled.
-        while await replacements.next() != nil {
-            let client = state.withLock { $0.client }
+        while let next = await replacements.next() {
             let previous = running
-            running = Task { await client.run() }
-            previous.cancel()
+            running = [(next, Task { await next.client.run() })]
+            for (generation, task) in previous {
+                let limit = timeouts.operationLimit
+                Task {
+                    let deadline = ContinuousClock.now + limit + .seconds(1)
+                    while generation.usesUnderWay > 0, ContinuousClock.now < deadline {
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                    task.cancel()
+                }
+            }
         }
-        running.cancel()
-        await running.value
+        for (_, task) in running { task.cancel() }
+        for (_, task) in running { await task.value }
     }
 
-    private func probeWhileFailing() async {
+    /// While the current client is suspect, looks at the server once per `probeInterval`:
+    /// unreachable, callers are answered at once until it answers again; answering, the client
+    /// is replaced, unless every connection is simply busy (load, not an outage).
+    private func probeWhileSuspect() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: timeouts.probeInterval)
-            guard state.withLock({ $0.failingSince }) != nil, await serverAnswers() else { continue }
-            let replaced = state.withLock { state -> Bool in
-                guard state.failingSince != nil else { return false }
-                state.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-                state.failingSince = nil
-                state.replacements += 1
-                return true
+            let (suspect, generation) = state.withLock { ($0.suspectSince, $0.current) }
+            guard suspect != nil, probeConfiguration != nil else { continue }
+            guard await serverAnswers() else {
+                state.withLock { $0.downSince = $0.downSince ?? .now }
+                continue
             }
-            if replaced {
+            let saturated = generation.usesUnderWay >= clientConfiguration.options.maximumConnections
+            let replacement = state.withLock { state -> Generation? in
+                guard state.current === generation, state.suspectSince != nil else { return nil }
+                state.suspectSince = nil
+                guard !saturated || state.downSince != nil else { return nil }
+                state.downSince = nil
+                state.replacements += 1
+                state.current = Generation(
+                    client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), number: generation.number + 1
+                )
+                return state.current
+            }
+            if let replacement {
                 logger.warning("postgresql answers again: connection pool replaced")
-                replacedContinuation.yield()
+                replacedContinuation.yield(replacement)
             }
         }
     }
 
-    /// Whether a fresh connection can be opened and answers a query.
+    /// Whether a fresh connection can be opened and answers a query, within twice the probe's
+    /// connect timeout: a server that accepts and then stops answering counts as unreachable.
     private func serverAnswers() async -> Bool {
         guard let probeConfiguration else { return false }
-        do {
+        let logger = self.logger
+        let probe = Task { () -> Bool in
             let connection = try await PostgresConnection.connect(configuration: probeConfiguration, id: 0, logger: logger)
             defer { Task { try? await connection.close() } }
             try await connection.query("SELECT 1", logger: logger)
             return true
-        } catch {
-            return false
         }
+        return (try? await FirstOutcome.of(probe) { try await Task.sleep(for: .seconds(2)); throw CancellationError() }) ?? false
     }
 
     /// Runs `body` with a pooled connection, waiting at most `wait` for one and closing it when
@@ -142,40 +187,43 @@ final class PostgresPool: Sendable {
     func withConnection<T: Sendable>(
         wait: Duration? = nil, limit: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        // While the server is known not to answer, callers are answered at once instead of
-        // each waiting out the bound (and queueing behind each other); the probe replaces the
-        // pool, which clears this, within `probeInterval` of the server's return.
-        let (client, failingSince) = state.withLock { ($0.client, $0.failingSince) }
-        if let failingSince, probeConfiguration != nil {
-            throw ServerNotAnswering(since: failingSince)
-        }
+        // While the server is known to be unreachable, callers are answered at once instead
+        // of each waiting out the bound; the probe clears this when it answers again.
+        let (generation, downSince) = state.withLock { ($0.current, $0.downSince) }
+        if let downSince { throw ServerNotAnswering(since: downSince) }
         let lease = LeaseState()
         let wait = wait ?? timeouts.connectionWait
         let limit = limit ?? timeouts.operationLimit
+        let client = generation.client
+        generation.began()
         do {
             // The use runs in a task of its own that the caller stops waiting for at the bound:
             // a query on a connection whose server vanished can stay pending even after the
             // connection was closed, and a caller (an SNS request) must not wait with it.
             let operation = Task {
-                try await client.withConnection { connection in
+                defer { generation.ended() }
+                return try await client.withConnection { connection in
                     lease.leased(connection)
+                    defer { lease.finished() }
                     return try await body(connection)
                 }
             }
             let value = try await FirstOutcome.of(operation) {
                 try await Task.sleep(for: wait)
-                guard let connection = lease.connection else { throw ConnectionWaitExceeded(wait: wait) }
+                guard lease.hasLeased else { throw ConnectionWaitExceeded(wait: wait) }
                 try await Task.sleep(for: max(.zero, limit - wait))
                 // Still running: the server stopped answering. Closing the connection fails
-                // what waits on it, and the pool opens another.
-                Task { try? await connection.close() }
+                // what waits on it, and the pool opens another. Only if this use still holds it.
+                if let connection = lease.takeForClosing() { Task { try? await connection.close() } }
                 throw OperationLimitExceeded(limit: limit)
             }
-            state.withLock { $0.failingSince = nil }
             return value
         } catch {
             if Self.isConnectionFailure(error) {
-                state.withLock { $0.failingSince = $0.failingSince ?? .now }
+                state.withLock { state in
+                    // Only the current client's failures count; a replaced one's are history.
+                    if state.current === generation { state.suspectSince = state.suspectSince ?? .now }
+                }
             }
             throw error
         }
@@ -191,14 +239,17 @@ final class PostgresPool: Sendable {
         }
     }
 
-    /// A failure to reach the server, as opposed to an error the server answered with (a
-    /// constraint, a statement or lock timeout: the server is up).
+    /// A failure to get or keep a connection, as opposed to an error the server answered
+    /// with (a constraint, a statement or lock timeout: the server is up) or one of this
+    /// client's own (too many parameters).
     static func isConnectionFailure(_ error: any Error) -> Bool {
         if error is ConnectionWaitExceeded || error is OperationLimitExceeded || error is ServerNotAnswering { return true }
         if let error = error as? PostgresTransactionError {
             return [error.beginError, error.closureError, error.commitError, error.rollbackError].contains { $0.map(isConnectionFailure) ?? false }
         }
-        if let error = error as? PSQLError { return error.serverInfo == nil && error.code != .queryCancelled }
+        if let error = error as? PSQLError {
+            return [.connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code)
+        }
         // The pool's own error once its circuit breaker tripped (its type is not public).
         return String(reflecting: type(of: error)).hasSuffix("ConnectionPoolError")
     }
@@ -211,15 +262,30 @@ struct ConnectionWaitExceeded: Error, CustomStringConvertible {
     var description: String { "no PostgreSQL connection could be had within \(wait)" }
 }
 
-/// The connection a caller got, once it got one (then the wait bound no longer applies).
+/// The connection a use got, while it holds it: the deadline may close it then, and only then
+/// (once the use ended, the connection is back in the pool and someone else's).
 private final class LeaseState: Sendable {
-    private let value = Mutex<PostgresConnection?>(nil)
+    private enum Phase { case waiting, holding(PostgresConnection), done }
+    private let phase = Mutex<Phase>(.waiting)
 
-    func leased(_ connection: PostgresConnection) { value.withLock { $0 = connection } }
-    var connection: PostgresConnection? { value.withLock { $0 } }
+    func leased(_ connection: PostgresConnection) { phase.withLock { $0 = .holding(connection) } }
+    func finished() { phase.withLock { $0 = .done } }
+
+    var hasLeased: Bool {
+        phase.withLock { if case .waiting = $0 { false } else { true } }
+    }
+
+    /// The connection, when the use still holds it; the use then counts as done.
+    func takeForClosing() -> PostgresConnection? {
+        phase.withLock { phase in
+            guard case .holding(let connection) = phase else { return nil }
+            phase = .done
+            return connection
+        }
+    }
 }
 
-/// Connections failed and the probe has not seen the server answer since.
+/// The probe could not reach the server, and has not seen it answer since.
 struct ServerNotAnswering: Error, CustomStringConvertible {
     let since: ContinuousClock.Instant
 

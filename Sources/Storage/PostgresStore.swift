@@ -145,7 +145,7 @@ public final class PostgresStore: Store, Service {
             return try await pool.withTransaction { connection in
                 try await body(PostgresIngestTransaction(connection: connection, logger: logger))
             }
-        } catch let error where PostgresPool.isConnectionFailure(error) {
+        } catch let error where PostgresPool.isConnectionFailure(error) || PostgresStore.failsAnyBatch(error) {
             throw StoreError.unreachable(PostgresStore.describe(error))
         } catch let error as PostgresTransactionError {
             // The body's own error, rolled back: as it was thrown (a database error as a StoreError).
@@ -255,7 +255,8 @@ public final class PostgresStore: Store, Service {
             while true {
                 let batch = try await transaction { connection in try await connection.changedRows(statement, logger: logger) }
                 deleted += batch
-                if batch < plan.batchSize { break }
+                // The rest waits for the next pass when the relay is stopping.
+                if batch < plan.batchSize || Task.isCancelled || Task.isShuttingDownGracefully { break }
             }
         }
         return deleted
@@ -292,6 +293,17 @@ public final class PostgresStore: Store, Service {
         } catch {
             throw .unavailable(PostgresStore.describe(error))
         }
+    }
+
+    /// A server error no message caused, that storing the batch's messages one by one would
+    /// only meet again, each time: a statement or lock timeout, the server shutting down or
+    /// out of connections.
+    static func failsAnyBatch(_ error: any Error) -> Bool {
+        if let error = error as? PostgresTransactionError {
+            return [error.beginError, error.closureError, error.commitError].contains { $0.map(failsAnyBatch) ?? false }
+        }
+        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
+        return ["57014", "55P03", "57P01", "57P02", "57P03", "53300"].contains(state)
     }
 
     /// PSQLError hides the server's message from `description`; operators need it.
