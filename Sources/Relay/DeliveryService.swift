@@ -38,6 +38,7 @@ public final class DeliveryService: Service, Sendable {
     let shutdownGrace: Duration
     /// Set once the grace ran out: sends ending now were aborted, not answered.
     private let aborted = Atomic<Bool>(false)
+    private let abortTimer = Mutex<Task<Void, Never>?>(nil)
     let clock: @Sendable () -> SNSInstant
     let logger: Logger
 
@@ -83,28 +84,44 @@ public final class DeliveryService: Service, Sendable {
             }
         }
         await reportUnknownReceivers()
-        let abort = Mutex<Task<Void, Never>?>(nil)
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                for receiver in receivers {
-                    group.addTask { await self.drain(receiver) }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    for receiver in receivers {
+                        group.addTask { await self.drain(receiver) }
+                    }
                 }
+            } onGracefulShutdown: {
+                self.shutdownRequested()
             }
-        } onGracefulShutdown: {
-            // Sends under way may finish within the grace; then they are aborted.
-            let grace = self.shutdownGrace
-            abort.withLock {
-                $0 = Task {
-                    guard (try? await Task.sleep(for: grace)) != nil else { return }
-                    self.aborted.store(true, ordering: .releasing)
-                    self.logger.warning("sends still under way after server.shutdown_grace_seconds aborted; they are queued again")
-                    self.sender.curl.abortTransfers()
-                }
+        } onCancel: {
+            self.abortSends()
+        }
+        abortTimer.withLock { $0?.cancel() }
+        // What was claimed and not sent is queued again, not left leased: in a task of its own,
+        // so that a cancelled shutdown still does it (within the store's own bounds).
+        let (store, owner, clock) = (store, owner, clock)
+        await Task { _ = try? await store.releaseDeliveries(owner: owner, receiver: nil, at: clock().millisecondsSince1970) }.value
+    }
+
+    /// The process was asked to stop (SIGTERM/SIGINT, seen by `serve` as soon as it arrives,
+    /// and again by the graceful shutdown that reaches this service once the HTTP server has
+    /// drained): sends under way get `shutdownGrace` from the first call, then are aborted.
+    public func shutdownRequested() {
+        abortTimer.withLock { timer in
+            guard timer == nil else { return }
+            let grace = shutdownGrace
+            timer = Task {
+                guard (try? await Task.sleep(for: grace)) != nil else { return }
+                self.abortSends()
             }
         }
-        abort.withLock { $0?.cancel() }
-        // Graceful shutdown: what was claimed and not sent is queued again, not left leased.
-        _ = try? await store.releaseDeliveries(owner: owner, receiver: nil, at: clock().millisecondsSince1970)
+    }
+
+    private func abortSends() {
+        guard !aborted.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        logger.warning("alert sends still under way at shutdown aborted; they are queued again")
+        sender.curl.abortTransfers()
     }
 
     /// Deliveries queued for receivers this configuration does not name wait untouched (this
@@ -146,7 +163,10 @@ public final class DeliveryService: Service, Sendable {
                 limit: Self.claimLimit(rate: rate, concurrency: concurrency[receiver] ?? 1, leaseSeconds: leaseSeconds, sendTimeoutSeconds: sendTimeoutSeconds)
             )
         } catch {
+            // A claim that was committed although its answer was lost would stay leased until
+            // its lease ran out: put back whatever this lane holds, if the store lets it.
             logger.warning("outbox unavailable", metadata: ["error": "\(error)", "receiver": "\(receiver)"])
+            _ = try? await store.releaseDeliveries(owner: owner, receiver: receiver, at: clock().millisecondsSince1970)
             return 0
         }
         guard !claimed.isEmpty else { return 0 }
@@ -167,9 +187,9 @@ public final class DeliveryService: Service, Sendable {
             }
         }
         let unsent = queue.remainingCount
-        if unsent > 0 || Task.isShuttingDownGracefully {
-            // Paused or stopping: the rest (and, stopping, a delivery taken but not sent) goes
-            // back unsent, its attempts untouched.
+        if unsent > 0 || Task.isShuttingDownGracefully || lane.isPaused(now: clock().millisecondsSince1970) {
+            // Paused or stopping: the rest (and a delivery taken but not sent) goes back
+            // unsent, its attempts untouched.
             _ = try? await store.releaseDeliveries(owner: owner, receiver: receiver, at: clock().millisecondsSince1970)
         }
         return claimed.count - unsent
@@ -186,8 +206,9 @@ public final class DeliveryService: Service, Sendable {
                 return nil
             }
         } catch {
+            // The store failed: pause the lane a moment; what it claimed goes back unsent.
             logger.warning("outbox unavailable", metadata: ["error": "\(error)"])
-            return nil
+            return renewedAt + 1_000
         }
         let result = await sender.send(delivery)
         // Aborted by a shutdown past its grace: not an answer from the receiver. The delivery

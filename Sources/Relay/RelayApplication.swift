@@ -1,3 +1,4 @@
+import Alerts
 import Curl
 import Foundation
 import HTTPTypes
@@ -139,10 +140,13 @@ private func tooLarge(_ limit: Int) -> Response {
     JSONResponse.problem(status: .contentTooLarge, code: "body_too_large", detail: "The body is larger than server.max_body_bytes (\(limit) bytes).")
 }
 
-/// The whole HTTP application, ready to run as a `Service`.
+/// The whole HTTP application, ready to run as a `Service`. `delivery`: the outbox workers
+/// (built from the configuration when nil), for a caller that tells them about a shutdown
+/// signal as soon as it arrives.
 public func buildApplication(
     configuration: RelayConfiguration,
     dependencies: RelayDependencies,
+    delivery: DeliveryService? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let ingest = try buildIngest(configuration: configuration, dependencies: dependencies)
@@ -165,8 +169,11 @@ public func buildApplication(
         // still in flight hand it before it stops.
         services: [
             ingest.recorder,
-            RetentionService(store: dependencies.store, storage: configuration.storage, clock: dependencies.clock, logger: dependencies.logger),
-        ] + (buildDeliveryService(configuration: configuration, dependencies: dependencies).map { [$0] } ?? []),
+            RetentionService(
+                store: dependencies.store, storage: configuration.storage,
+                longestRepeatIntervalSeconds: configuration.routes.compactMap(\.repeatIntervalSeconds).max(), clock: dependencies.clock, logger: dependencies.logger
+            ),
+        ] + ((delivery ?? buildDeliveryService(configuration: configuration, dependencies: dependencies)).map { [$0] } ?? []),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: dependencies.logger
     )

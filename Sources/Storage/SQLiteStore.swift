@@ -1,6 +1,7 @@
 import DeviceDefender
 import Foundation
 import GRDB
+import ServiceLifecycle
 
 /// The embedded default store: one SQLite file in WAL mode, schema migrated by version.
 ///
@@ -290,7 +291,8 @@ public final class SQLiteStore: Store {
                     return db.changesCount
                 }
                 deleted += batch
-                if batch < plan.batchSize { break }
+                // The rest waits for the next pass when the relay is stopping.
+                if batch < plan.batchSize || Task.isCancelled || Task.isShuttingDownGracefully { break }
             }
         }
         return deleted

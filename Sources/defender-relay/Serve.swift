@@ -27,10 +27,9 @@ struct Serve: AsyncParsableCommand {
             let clients = OutboundClients(configuration.outbound)
             logger.info("outbound requests use proxy: \(clients.alerts.configuration.proxy.describe(environment: ProcessInfo.processInfo.environment))")
             let host = configuration.server.host
-            let app = try buildApplication(
-                configuration: configuration,
-                dependencies: RelayDependencies(store: store, curl: clients.alerts, awsCurl: clients.aws, logger: logger)
-            ) { port in
+            let dependencies = RelayDependencies(store: store, curl: clients.alerts, awsCurl: clients.aws, logger: logger)
+            let delivery = buildDeliveryService(configuration: configuration, dependencies: dependencies)
+            let app = try buildApplication(configuration: configuration, dependencies: dependencies, delivery: delivery) { port in
                 logger.info("defender-relay listening", metadata: ["address": "\(host):\(port)", "sns_path": "\(configuration.server.snsPath)"])
             }
             // SIGTERM/SIGINT: the server stops accepting, then each service winds down; the
@@ -38,12 +37,25 @@ struct Serve: AsyncParsableCommand {
             // hang a few seconds later, the group cancels it.
             var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             group.maximumGracefulShutdownDuration = .seconds(configuration.server.shutdownGraceSeconds + 5)
+            // The grace of alert sends counts from the signal, not from when the HTTP server has
+            // drained and the shutdown reaches the delivery service.
+            let signals = Task {
+                for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    delivery?.shutdownRequested()
+                    break
+                }
+            }
+            defer { signals.cancel() }
             do {
                 try await ServiceGroup(configuration: group).run()
             } catch {
+                clients.alerts.abortTransfers()
                 await clients.shutdown()
                 throw error
             }
+            // Whatever still runs on the transfer threads (nothing, normally) is not waited for.
+            clients.alerts.abortTransfers()
+            clients.aws.abortTransfers()
             await clients.shutdown()
         }
         logger.info("defender-relay stopped")
