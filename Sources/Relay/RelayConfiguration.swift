@@ -109,7 +109,9 @@ public struct RelayConfiguration: Sendable {
         /// are deleted too. Unset keeps them forever.
         public var summaryRetentionDays: Int?
         /// `delivery_retention_days`: how long the outbox keeps delivered alerts and dead
-        /// letters (each row holds its rendered message), counted from when each was queued:
+        /// letters (each row holds its rendered message), counted from when each was queued
+        /// (delivered; never less than the longest route `repeat_interval`, which they
+        /// remember) or last tried (dead):
         /// one number for both, or `{delivered: N, dead: N}`. Pending deliveries are never
         /// deleted: they are retried until `alerts.max_age_seconds`.
         public var deliveredRetentionDays = 30

@@ -8,7 +8,7 @@ public struct RetentionPlan: Sendable, Equatable {
     public var summariesBefore: Int64?
     /// Delivered alerts queued before this; nil keeps them.
     public var deliveredBefore: Int64?
-    /// Dead letters queued (or last re-driven) before this; nil keeps them.
+    /// Dead letters that died (their last attempt) before this; nil keeps them.
     public var deadBefore: Int64?
     public var batchSize: Int
 

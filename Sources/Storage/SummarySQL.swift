@@ -200,11 +200,14 @@ enum SummarySQL {
         SQLStatement("SELECT * FROM audit_tasks WHERE task_id = ?", [.text(taskID)])
     }
 
-    /// The latest `runs` audits of every series, for the latest result of each check
+    /// The latest `runs` (at least 20) audits of every series, for the latest result of each check
     /// (`latestChecks`). The series are found by a loose index scan of
     /// `audit_tasks_by_series_run` (one seek per series) and each series' runs by one more, so
     /// what a scrape costs grows with the number of series, never with the stored history.
     static func recentRunsOfEverySeries(runs: Int, dialect: Dialect) -> SQLStatement {
+        // At least the last 20 runs: a check is found in the newest run that ran it, even when
+        // the latest runs were on-demand subsets or failed without details.
+        let runs = max(runs, 20)
         let series = """
             WITH RECURSIVE series(k) AS (
                 SELECT (SELECT series_key FROM audit_tasks ORDER BY series_key LIMIT 1)
@@ -358,7 +361,9 @@ enum SummarySQL {
             statements.append(batch("deliveries", "state = 'delivered' AND created_at < ?", [.integer(before)]))
         }
         if let before = plan.deadBefore {
-            statements.append(batch("deliveries", "state = 'dead' AND created_at < ?", [.integer(before)]))
+            // Counted from the last attempt: a letter that died after days of retries is kept
+            // its whole retention.
+            statements.append(batch("deliveries", "state = 'dead' AND updated_at < ?", [.integer(before)]))
         }
         return statements
     }

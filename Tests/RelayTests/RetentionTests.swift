@@ -77,6 +77,10 @@ struct OutboxRetentionTests {
             #expect(try await store.deliveries(state: .dead, limit: 10).count == 4, "dead letters are kept 60 days")
             #expect(try await store.deliveries(state: .pending, limit: 10).count == 2, "pending deliveries are never pruned")
 
+            // A route that suppresses repeats for 60 days keeps delivered rows that long.
+            let longRepeat = RetentionService.plan(storage, longestRepeatIntervalSeconds: 60 * 86_400, now: SNSInstant(millisecondsSince1970: 140 * day))
+            #expect(longRepeat.deliveredBefore == 80 * day)
+
             storage.deadRetentionDays = 30
             #expect(try await store.prune(RetentionService.plan(storage, now: SNSInstant(millisecondsSince1970: 140 * day))) == 3)
             #expect(try await store.deliveries(state: .dead, limit: 10).map(\.id) == ["new-4#slack"])
