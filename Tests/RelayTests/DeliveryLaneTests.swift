@@ -158,6 +158,7 @@ struct DeliveryLaneTests {
         relay.process.terminate()
         let exit = await relay.process.waitForExit(timeout: .seconds(15))
         let took = ContinuousClock.now - asked
+        print("shutdown: SIGTERM with a send hanging, grace 2 s: exited \(exit.map(String.init) ?? "-") after \(took)")
         #expect(exit == 0, "\(relay.output.suffix(2_000))")
         #expect(took < .seconds(6), "stopped \(took) after SIGTERM with a 2 s grace")
         #expect(relay.output.contains("aborted"))
