@@ -230,11 +230,12 @@ private struct RefusingTransaction: IngestTransaction {
     func insertDeliveries(_ deliveries: [NewDelivery]) async throws { try await base.insertDeliveries(deliveries) }
 }
 
-/// Polls `condition` every 5 ms for at most 10 s.
+/// Polls `condition` every 5 ms for at most 30 s (the whole suite starts at once on two cores:
+/// a task may wait seconds for a thread).
 func waitUntil(_ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(30)
     while !condition() {
-        guard ContinuousClock.now < deadline else { throw TestSetupError("a condition did not come true within 10 s") }
+        guard ContinuousClock.now < deadline else { throw TestSetupError("a condition did not come true within 30 s") }
         try await Task.sleep(for: .milliseconds(5))
     }
 }
