@@ -404,6 +404,12 @@ print(match.group(1) if match else 0)
 EOF
 }
 
+# $1 an SQLite store; prints how many of its deliveries were delivered (/metrics counts only
+# those still to send or dead).
+delivered_in() {
+  python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM deliveries WHERE state = ?", ("delivered",)).fetchone()[0])' "$1"
+}
+
 # One delivery run: queue the alerts of fresh messages while the webhook refuses them
 # (dead-lettered at once), stop, queue them all again with the CLI, start, count.
 run_webhook() {
@@ -431,12 +437,12 @@ run_webhook() {
     "hooks.bench.example:443:127.0.0.1:$webhook_port" "https://hooks.bench.example/hook"
   url=http://127.0.0.1:$relay_port
   waited=0
-  while [ "$(deliveries_in "$url" delivered)" -lt "$queued" ]; do
+  while [ "$(delivered_in "$run_dir/$name.sqlite")" -lt "$queued" ]; do
     [ $waited -lt 600 ] || fail "the $queued alerts were not all delivered within 60 s"
     sleep 0.1; waited=$((waited + 1))
   done
   webhook_call GET /__stats >"$run_dir/$name.stats.json"
-  delivered=$(deliveries_in "$url" delivered)
+  delivered=$(delivered_in "$run_dir/$name.sqlite")
   stop_process "$relay_pid"
   python3 "$bench/report.py" record "$run_dir/results.jsonl" --kind deliveries --run "$run" \
     --stats "$run_dir/$name.stats.json" --expected "$queued" --delivered "$delivered"
