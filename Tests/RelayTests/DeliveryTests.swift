@@ -201,9 +201,9 @@ struct DeliveryTests {
             }
             // Sends start 0.5 s apart. The first arrives late by the connection's set-up (TLS,
             // more on a busy machine), so the rate is judged on the warm connection: the second
-            // to the fourth take at least 1 s, less a little jitter.
+            // to the fourth take 1 s, less the jitter of a busy machine (without a limit: ~0).
             let times = requests.map(\.time).sorted()
-            #expect(times[3] - times[1] >= 0.9, "messages 2 to 4 arrived within \(times[3] - times[1]) s at 2 per second")
+            #expect(times[3] - times[1] >= 0.7, "messages 2 to 4 arrived within \(times[3] - times[1]) s at 2 per second")
             for index in 1..<times.count {
                 #expect(times[index] - times[index - 1] >= 0.2, "sends \(index - 1) and \(index) were \(times[index] - times[index - 1]) s apart")
             }
