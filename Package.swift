@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Pure logic: the strict JSON reader for untrusted bodies (envelopes and payloads).
@@ -62,6 +64,18 @@ let package = Package(
         .target(
             name: "Alerts",
             dependencies: ["DeviceDefender", "JSON"],
+            swiftSettings: swiftSettings
+        ),
+        // YAML + environment + secret files → one typed configuration; every key declared once
+        // (the reference in docs/CONFIGURATION.md is generated from the declarations), every
+        // problem of a file reported at once.
+        .target(
+            name: "RelayConfig",
+            dependencies: [
+                "SNS", "Alerts", "DeviceDefender", "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(
@@ -100,6 +114,7 @@ let package = Package(
             dependencies: [
                 "Storage", "DeviceDefender", "Alerts", "JSON", "SNS",
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -108,22 +123,23 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "SNS", "Curl", "Storage", "DeviceDefender", "Alerts", "Ingest", "JSON",
+                "SNS", "Curl", "Storage", "DeviceDefender", "Alerts", "Ingest", "JSON", "RelayConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "defender-relay",
             dependencies: [
-                "Relay", "SNS", "Curl", "Storage", "DeviceDefender", "Alerts", "Ingest",
+                "Relay", "SNS", "Curl", "Storage", "DeviceDefender", "Alerts", "Ingest", "RelayConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -136,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "ingest-stages",
             dependencies: [
-                "Relay", "SNS", "Storage", "DeviceDefender", "Ingest", "Alerts", "TestSupport",
+                "Relay", "SNS", "Storage", "DeviceDefender", "Ingest", "Alerts", "TestSupport", "RelayConfig",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/ingest-stages",
@@ -192,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "RelayTests",
             dependencies: [
-                "Relay", "SNS", "Curl", "Storage", "Ingest", "Alerts", "TestSupport",
+                "Relay", "SNS", "Curl", "Storage", "Ingest", "Alerts", "TestSupport", "RelayConfig",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

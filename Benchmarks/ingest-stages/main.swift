@@ -7,6 +7,7 @@
 // cache miss: parsing the PEM), verify, decode, store (SQLite with synchronous=FULL, one
 // message at a time and 32 at a time through group commit) and plan alerts (one Slack receiver).
 import Alerts
+import RelayConfig
 import DeviceDefender
 import Foundation
 import Ingest

@@ -1,5 +1,7 @@
 import DeviceDefender
+import CoreMetrics
 import Logging
+import Metrics
 import ServiceLifecycle
 import Storage
 import Synchronization
@@ -32,19 +34,30 @@ public final class MessageRecorder: Service, Sendable {
     }
 
     private let store: any IngestStore
-    private let planner: AlertPlanner?
+    private let routing: AlertRouting
     private let maxBatch: Int
     private let maxQueued: Int
     private let logger: Logger
+    private let metrics: IngestMetrics
     private let state = Mutex(State())
 
     /// - Parameters:
     ///   - maxBatch: the most messages one transaction carries.
     ///   - maxQueued: the most messages that may wait for a transaction; more are refused.
-    public init(store: any IngestStore, planner: AlertPlanner?, maxBatch: Int = 256, maxQueued: Int = 1024, logger: Logger) {
+    public convenience init(
+        store: any IngestStore, planner: AlertPlanner?, maxBatch: Int = 256, maxQueued: Int = 1024, metrics: IngestMetrics = .none, logger: Logger
+    ) {
+        self.init(store: store, routing: AlertRouting(planner), maxBatch: maxBatch, maxQueued: maxQueued, metrics: metrics, logger: logger)
+    }
+
+    /// `routing`: the planner in effect, which a configuration reload replaces.
+    public init(
+        store: any IngestStore, routing: AlertRouting, maxBatch: Int = 256, maxQueued: Int = 1024, metrics: IngestMetrics = .none, logger: Logger
+    ) {
         precondition(maxBatch > 0 && maxQueued > 0)
+        self.metrics = metrics
         self.store = store
-        self.planner = planner
+        self.routing = routing
         self.maxBatch = maxBatch
         self.maxQueued = maxQueued
         self.logger = logger
@@ -166,10 +179,14 @@ public final class MessageRecorder: Service, Sendable {
     }
 
     private func transaction(_ items: [IngestItem]) async throws(StoreError) -> [RecordOutcome] {
-        let planner = self.planner
-        return try await store.storeTransaction { transaction in
+        let planner = routing.planner
+        let started = ContinuousClock.now
+        let outcomes = try await store.storeTransaction { transaction in
             try await RecordBatch.record(items, planner: planner, in: transaction)
         }
+        metrics.writeDuration.record(duration: ContinuousClock.now - started)
+        metrics.batchSize.record(items.count)
+        return outcomes
     }
 }
 

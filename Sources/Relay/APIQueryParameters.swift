@@ -21,7 +21,14 @@ public enum APIQueryParameters {
             }
             query.taskStatus = status
         }
-        query.checkName = parameters["check"].map { CheckCatalog.known.canonicalName($0) }
+        if let check = parameters["check"] {
+            // Check names are printable; a control character (U+001F separates the names an
+            // audit stored) would match across two names.
+            guard !check.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                throw APIParameterError(parameter: "check", reason: "must not contain control characters")
+            }
+            query.checkName = CheckCatalog.known.canonicalName(check)
+        }
         query.accountID = parameters["account"]
         query.region = parameters["region"]
         query.scheduledAuditName = parameters["scheduled_audit"]

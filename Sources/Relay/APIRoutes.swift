@@ -4,11 +4,12 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import SNS
 import Storage
 
 /// The read-only query API (`/api/v1`) and `/metrics`.
 enum APIRoutes {
-    static func add(to router: Router<BasicRequestContext>, store: any Store, token: String?, metricsToken: String?, receivers: [String] = [], logger: Logger) {
+    static func add(to router: Router<BasicRequestContext>, store: any Store, token: String?, metricsToken: String?, receivers: @escaping @Sendable () -> [String] = { [] }, metrics relayMetrics: RelayMetrics, logger: Logger) {
         let api = router.group("/api/v1")
         if let token {
             api.add(middleware: BearerAuthMiddleware(token: token, key: "api.token"))
@@ -63,9 +64,12 @@ enum APIRoutes {
         }
         metrics.get { _, _ in
             do {
-                let text = AuditMetrics.render(try await store.latestChecks(trendLength: 1))
-                    + AuditMetrics.render(deliveries: try await store.deliveryCounts())
-                    + AuditMetrics.render(queued: try await store.queuedDeliveriesByReceiver(), configured: Set(receivers))
+                let census = try await store.deliveryCensus()
+                let text = relayMetrics.render()
+                    + AuditMetrics.render(try await store.latestChecks(trendLength: 1))
+                    + AuditMetrics.render(deliveries: census.counts)
+                    + AuditMetrics.render(oldestPendingQueuedAt: census.oldestCreatedAt[.pending], now: RelayClock.now().millisecondsSince1970)
+                    + AuditMetrics.render(queued: try await store.queuedDeliveriesByReceiver(), configured: Set(receivers()))
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                     body: ResponseBody(byteBuffer: ByteBuffer(string: text))

@@ -1,4 +1,5 @@
 import Alerts
+import RelayConfig
 import Foundation
 import Ingest
 import Mustache

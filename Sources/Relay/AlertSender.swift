@@ -1,4 +1,5 @@
 import Alerts
+import RelayConfig
 import Crypto
 import Curl
 import Foundation

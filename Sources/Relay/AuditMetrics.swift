@@ -42,6 +42,18 @@ public enum AuditMetrics {
         return text
     }
 
+    /// `defender_relay_outbox_oldest_pending_age_seconds`: how long the oldest pending delivery
+    /// has waited (0 when none waits). Growing means a receiver is down or paused: alert on it.
+    public static func render(oldestPendingQueuedAt: Int64?, now: Int64) -> String {
+        let age = oldestPendingQueuedAt.map { max(0, now - $0) } ?? 0
+        return """
+            # HELP defender_relay_outbox_oldest_pending_age_seconds Seconds the oldest pending alert delivery has waited since it was queued (0: none pending).
+            # TYPE defender_relay_outbox_oldest_pending_age_seconds gauge
+            defender_relay_outbox_oldest_pending_age_seconds \(Double(age) / 1000)
+
+            """
+    }
+
     /// `defender_relay_deliveries_queued{receiver,configured}`: deliveries to send per
     /// receiver. `configured="false"`: queued for a receiver this relay's configuration does not
     /// name (renamed or removed, or a replica not yet updated): they wait until a relay that

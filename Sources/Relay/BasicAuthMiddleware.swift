@@ -1,3 +1,4 @@
+import RelayConfig
 import Foundation
 import HTTPTypes
 import Hummingbird

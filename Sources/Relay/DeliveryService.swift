@@ -1,4 +1,5 @@
 import Alerts
+import RelayConfig
 import Curl
 import Foundation
 import Logging
@@ -40,13 +41,15 @@ public final class DeliveryService: Service, Sendable {
     private let aborted = Atomic<Bool>(false)
     private let abortTimer = Mutex<Task<Void, Never>?>(nil)
     let clock: @Sendable () -> SNSInstant
+    let metrics: RelayMetrics?
     let logger: Logger
 
     public init(
         store: any Store, sender: AlertSender, policy: DeliveryRetryPolicy, receivers: [RelayConfiguration.Receiver],
         pollInterval: Duration = .milliseconds(250), leaseSeconds: Int64 = 120, sendTimeoutSeconds: Int = 10, shutdownGrace: Duration = .seconds(10),
-        clock: @escaping @Sendable () -> SNSInstant, logger: Logger
+        clock: @escaping @Sendable () -> SNSInstant, metrics: RelayMetrics? = nil, logger: Logger
     ) {
+        self.metrics = metrics
         self.sendTimeoutSeconds = sendTimeoutSeconds
         self.shutdownGrace = shutdownGrace
         self.store = store
@@ -224,20 +227,31 @@ public final class DeliveryService: Service, Sendable {
         switch decision {
         case .delivered(let status):
             outcome = .delivered(status: status)
-            logger.info("alert delivered", metadata: ["status": "\(status)", "attempt": "\(delivery.attempts + 1)"])
         case .retry(let at, let reason, let status):
             outcome = .retry(at: at, error: reason, status: status)
             retryAt = at
-            logger.warning("alert delivery will be retried; the receiver is paused until then", metadata: ["reason": "\(reason)", "in_ms": "\(at - now)", "attempt": "\(delivery.attempts + 1)"])
         case .dead(let reason, let status):
             outcome = .dead(error: reason, status: status)
-            logger.error("alert delivery dead-lettered", metadata: ["reason": "\(reason)", "attempt": "\(delivery.attempts + 1)"])
         }
         do {
             try await store.completeDelivery(id: delivery.id, owner: owner, outcome: outcome, at: now)
         } catch {
             // The lease runs out and the delivery is sent again: at least once, never lost.
             logger.error("delivery outcome not recorded", metadata: ["error": "\(error)"])
+        }
+        // Said once the outcome is recorded (or could not be), so the log never claims more
+        // than the outbox knows.
+        let attempt: Logger.MetadataValue = "\(delivery.attempts + 1)"
+        switch decision {
+        case .delivered(let status):
+            logger.info("alert delivered", metadata: ["status": "\(status)", "attempt": attempt])
+            metrics?.recordDelivery(receiver: delivery.receiver, outcome: "delivered", queuedAt: delivery.createdAt, now: now)
+        case .retry(let at, let reason, _):
+            logger.warning("alert delivery will be retried; the receiver is paused until then", metadata: ["reason": "\(reason)", "in_ms": "\(at - now)", "attempt": attempt])
+            metrics?.recordDelivery(receiver: delivery.receiver, outcome: "retry", queuedAt: delivery.createdAt, now: now)
+        case .dead(let reason, _):
+            logger.error("alert delivery dead-lettered", metadata: ["reason": "\(reason)", "attempt": attempt])
+            metrics?.recordDelivery(receiver: delivery.receiver, outcome: "dead", queuedAt: delivery.createdAt, now: now)
         }
         return retryAt
     }

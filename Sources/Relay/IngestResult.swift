@@ -7,6 +7,9 @@ public struct IngestResult: Sendable, Equatable {
     public var code: String
     public var detail: String?
     public var messageID: String?
+    /// The envelope's `Type` once it parsed (`Notification`, `SubscriptionConfirmation`,
+    /// `UnsubscribeConfirmation`); nil when the body was refused before that.
+    public var messageType: String?
 
     public init(status: Int, code: String, detail: String? = nil, messageID: String? = nil) {
         self.status = status

@@ -1,4 +1,6 @@
+import RelayConfig
 import Curl
+import ServiceLifecycle
 
 extension CurlConfiguration {
     /// The outbound client's settings from `outbound.*`.
@@ -17,7 +19,7 @@ extension CurlConfiguration {
 /// other fetches signing certificates and confirms subscriptions. A flood of certificate URLs
 /// cannot take the threads alerts need, and a chat service that hangs cannot hold up the
 /// verification of SNS messages.
-public struct OutboundClients: Sendable {
+public struct OutboundClients: Service {
     public let alerts: CurlClient
     public let aws: CurlClient
 
@@ -27,6 +29,15 @@ public struct OutboundClients: Sendable {
         // One thread per concurrent certificate fetch, and one for a confirmation.
         aws.threads = certificateLimits.maxConcurrentFetches + 1
         self.aws = CurlClient(configuration: aws)
+    }
+
+    /// As a service: the clients live until everything that sends through them has stopped
+    /// (services stop in reverse order), then transfers still running are aborted.
+    public func run() async {
+        try? await gracefulShutdown()
+        alerts.abortTransfers()
+        aws.abortTransfers()
+        await shutdown()
     }
 
     public func shutdown() async {

@@ -1,4 +1,5 @@
 import Alerts
+import RelayConfig
 import Curl
 import Foundation
 import HTTPTypes
@@ -7,6 +8,7 @@ import Ingest
 import Logging
 import NIOCore
 import SNS
+import ServiceLifecycle
 import Storage
 
 /// What the application needs from outside: the store, the outbound clients and the clock.
@@ -21,13 +23,16 @@ public struct RelayDependencies: Sendable {
     public var awsCurl: CurlClient
     public var certificateLimits: SigningCertificateCache.Limits
     public var clock: @Sendable () -> SNSInstant
+    /// The relay's own metrics (one registry per relay).
+    public var metrics: RelayMetrics
     public var logger: Logger
 
     /// `awsCurl` defaults to `curl` (tests that need one client only).
     public init(
         store: any Store, curl: CurlClient, awsCurl: CurlClient? = nil, certificateLimits: SigningCertificateCache.Limits = .init(),
-        clock: @escaping @Sendable () -> SNSInstant = RelayClock.now, logger: Logger
+        clock: @escaping @Sendable () -> SNSInstant = RelayClock.now, metrics: RelayMetrics = RelayMetrics(), logger: Logger
     ) {
+        self.metrics = metrics
         self.store = store
         self.curl = curl
         self.awsCurl = awsCurl ?? curl
@@ -44,25 +49,30 @@ public enum RelayClock {
     }
 }
 
+/// The planner the configuration asks for: nil without receivers. Template files are read here.
+public func buildPlanner(configuration: RelayConfiguration) throws -> AlertPlanner? {
+    configuration.receivers.isEmpty ? nil : try AlertPlanner(configuration: configuration)
+}
+
 /// Builds the pieces of the SNS pipeline from the configuration (shared by `serve` and tests).
 /// The recorder must run (it is a `Service`) for messages to be stored.
-public func buildIngest(configuration: RelayConfiguration, dependencies: RelayDependencies) throws -> SNSIngest {
+public func buildIngest(configuration: RelayConfiguration, dependencies: RelayDependencies, routing: AlertRouting? = nil) throws -> SNSIngest {
     let verifier = try configuration.sns.verifier()
-    let planner = configuration.receivers.isEmpty ? nil : try AlertPlanner(configuration: configuration)
+    let routing = try routing ?? AlertRouting(buildPlanner(configuration: configuration))
     let names = try configuration.sns.certificateNamePatterns()
     return SNSIngest(
         verifier: verifier,
         certificates: SigningCertificateCache(
             curl: dependencies.awsCurl, urlPolicy: verifier.policy.certificateURLPolicy, acceptedNames: names,
-            limits: dependencies.certificateLimits, logger: dependencies.logger
+            limits: dependencies.certificateLimits, metrics: dependencies.metrics, logger: dependencies.logger
         ),
         confirmer: SubscriptionConfirmer(curl: dependencies.awsCurl, policy: verifier.policy.subscribeURLPolicy),
         confirmationMode: configuration.sns.confirmSubscriptions,
         store: dependencies.store,
-        recorder: MessageRecorder(store: dependencies.store, planner: planner, logger: dependencies.logger),
+        recorder: MessageRecorder(store: dependencies.store, routing: routing, metrics: dependencies.metrics.ingest, logger: dependencies.logger),
         clock: dependencies.clock,
         logger: dependencies.logger,
-        planner: planner
+        routing: routing
     )
 }
 
@@ -78,14 +88,63 @@ public func buildDeliveryService(configuration: RelayConfiguration, dependencies
         sendTimeoutSeconds: configuration.outbound.timeoutSeconds,
         shutdownGrace: .seconds(configuration.server.shutdownGraceSeconds),
         clock: dependencies.clock,
+        metrics: dependencies.metrics,
         logger: dependencies.logger
     )
 }
 
+/// Everything `serve` runs, built from one configuration: the HTTP application and the
+/// long-running parts beside it. Receivers, routes and alert settings can be replaced while it
+/// runs (`reload`); the rest needs a restart.
+public struct RelayComponents: Sendable {
+    public let ingest: SNSIngest
+    public let routing: AlertRouting
+    public let delivery: AlertDelivery
+    public let retention: RetentionService
+    let configuration: RelayConfiguration
+    let dependencies: RelayDependencies
+
+    public init(configuration: RelayConfiguration, dependencies: RelayDependencies) throws {
+        routing = AlertRouting(try buildPlanner(configuration: configuration))
+        ingest = try buildIngest(configuration: configuration, dependencies: dependencies, routing: routing)
+        delivery = AlertDelivery(buildDeliveryService(configuration: configuration, dependencies: dependencies), logger: dependencies.logger)
+        retention = RetentionService(
+            store: dependencies.store, storage: configuration.storage,
+            longestRepeatIntervalSeconds: configuration.routes.compactMap(\.repeatIntervalSeconds).max(), clock: dependencies.clock, logger: dependencies.logger
+        )
+        self.configuration = configuration
+        self.dependencies = dependencies
+    }
+
+    /// Puts `next`'s receivers, routes and alert settings in effect: planning switches at once,
+    /// the delivery lanes after the old ones wound down. Fails (changing nothing) when the
+    /// planner cannot be built, e.g. a template that does not parse.
+    public func reload(_ next: RelayConfiguration) throws {
+        let planner = try buildPlanner(configuration: next)
+        routing.replace(with: planner)
+        delivery.replace(with: buildDeliveryService(configuration: next, dependencies: dependencies))
+    }
+
+    /// The HTTP server alone (its neighbours run beside it in the caller's `ServiceGroup`).
+    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let delivery = delivery
+        let router = buildRouter(
+            configuration: configuration, ingest: ingest, store: dependencies.store, metrics: dependencies.metrics,
+            receivers: { delivery.receivers }, logger: dependencies.logger
+        )
+        return httpApplication(router: router, configuration: configuration, services: [], logger: dependencies.logger, onServerRunning: onServerRunning)
+    }
+}
+
 /// The routes: `POST {sns_path}`, `GET /healthz`, `GET /readyz`, the `/api/v1` query API and
-/// `/metrics`.
-public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, store: any Store, logger: Logger) -> Router<BasicRequestContext> {
+/// `/metrics`. `receivers`: the receivers whose lanes run now (for `/metrics`).
+public func buildRouter(
+    configuration: RelayConfiguration, ingest: SNSIngest, store: any Store, metrics: RelayMetrics = RelayMetrics(),
+    receivers: @escaping @Sendable () -> [String]? = { nil }, logger: Logger
+) -> Router<BasicRequestContext> {
+    let configuredReceivers = configuration.receivers.map(\.name)
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestObserver(metrics: metrics, logger: logger))
     router.get("/healthz") { _, _ in
         JSONResponse.status("ok")
     }
@@ -102,7 +161,7 @@ public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, st
 
     APIRoutes.add(
         to: router, store: store, token: configuration.api.token, metricsToken: configuration.metrics.token,
-        receivers: configuration.receivers.map(\.name), logger: logger
+        receivers: { receivers() ?? configuredReceivers }, metrics: metrics, logger: logger
     )
 
     let sns = router.group(RouterPath(configuration.server.snsPath))
@@ -116,12 +175,14 @@ public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, st
     let rawDeliveryHeader = HTTPField.Name("x-amz-sns-rawdelivery")!
     sns.post { request, _ -> Response in
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBody {
+            metrics.recordSNS(IngestResult(status: 413, code: "body_too_large"))
             return tooLarge(maxBody)
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBody)
         } catch is NIOTooManyBytesError {
+            metrics.recordSNS(IngestResult(status: 413, code: "body_too_large"))
             return tooLarge(maxBody)
         }
         let result = await ingest.handle(
@@ -131,7 +192,13 @@ public func buildRouter(configuration: RelayConfiguration, ingest: SNSIngest, st
             ),
             rawDelivery: request.headers[rawDeliveryHeader]?.lowercased() == "true"
         )
-        return JSONResponse.ingest(result)
+        metrics.recordSNS(result)
+        var response = JSONResponse.ingest(result)
+        // For the access log line: which message this was (an id SNS sent, once parsed).
+        if let id = result.messageID, id.utf8.count <= 128, id.utf8.allSatisfy({ $0 == 0x2D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) {
+            response.headers[RequestObserver<BasicRequestContext>.messageIDField] = id
+        }
+        return response
     }
     return router
 }
@@ -140,9 +207,9 @@ private func tooLarge(_ limit: Int) -> Response {
     JSONResponse.problem(status: .contentTooLarge, code: "body_too_large", detail: "The body is larger than server.max_body_bytes (\(limit) bytes).")
 }
 
-/// The whole HTTP application, ready to run as a `Service`. `delivery`: the outbox workers
-/// (built from the configuration when nil), for a caller that tells them about a shutdown
-/// signal as soon as it arrives.
+/// The whole HTTP application with its neighbours as its own services, ready to run as one
+/// `Service` (tests; `serve` runs the same parts in one `ServiceGroup` of its own).
+/// `delivery`: the outbox workers (built from the configuration when nil).
 public func buildApplication(
     configuration: RelayConfiguration,
     dependencies: RelayDependencies,
@@ -150,7 +217,23 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let ingest = try buildIngest(configuration: configuration, dependencies: dependencies)
-    let router = buildRouter(configuration: configuration, ingest: ingest, store: dependencies.store, logger: dependencies.logger)
+    let router = buildRouter(configuration: configuration, ingest: ingest, store: dependencies.store, metrics: dependencies.metrics, logger: dependencies.logger)
+    // Services stop after the server, in reverse order: the recorder stores what requests
+    // still in flight hand it before it stops.
+    let services: [any Service] = [
+        ingest.recorder,
+        RetentionService(
+            store: dependencies.store, storage: configuration.storage,
+            longestRepeatIntervalSeconds: configuration.routes.compactMap(\.repeatIntervalSeconds).max(), clock: dependencies.clock, logger: dependencies.logger
+        ),
+    ] + ((delivery ?? buildDeliveryService(configuration: configuration, dependencies: dependencies)).map { [$0] } ?? [])
+    return httpApplication(router: router, configuration: configuration, services: services, logger: dependencies.logger, onServerRunning: onServerRunning)
+}
+
+private func httpApplication(
+    router: Router<BasicRequestContext>, configuration: RelayConfiguration, services: [any Service], logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void
+) -> some ApplicationProtocol {
     let census = ConnectionGuard.Census(limit: configuration.server.maxConnections)
     let requestTimeout = TimeAmount.seconds(Int64(configuration.server.requestTimeoutSeconds))
     return Application(
@@ -165,16 +248,8 @@ public func buildApplication(
             address: .hostname(configuration.server.host, port: configuration.server.port),
             serverName: "defender-relay"
         ),
-        // Services stop after the server, in reverse order: the recorder stores what requests
-        // still in flight hand it before it stops.
-        services: [
-            ingest.recorder,
-            RetentionService(
-                store: dependencies.store, storage: configuration.storage,
-                longestRepeatIntervalSeconds: configuration.routes.compactMap(\.repeatIntervalSeconds).max(), clock: dependencies.clock, logger: dependencies.logger
-            ),
-        ] + ((delivery ?? buildDeliveryService(configuration: configuration, dependencies: dependencies)).map { [$0] } ?? []),
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-        logger: dependencies.logger
+        logger: logger
     )
 }

@@ -1,3 +1,4 @@
+import RelayConfig
 import Logging
 import SNS
 import ServiceLifecycle

@@ -1,3 +1,4 @@
+import RelayConfig
 import DeviceDefender
 import Ingest
 import Logging
@@ -17,18 +18,19 @@ public struct SNSIngest: Sendable {
     let confirmationMode: RelayConfiguration.ConfirmationMode
     let store: any Store
     /// Stores each verified message, with its alerts, in a shared transaction.
-    let recorder: MessageRecorder
+    public let recorder: MessageRecorder
     let clock: @Sendable () -> SNSInstant
     let logger: Logger
-    /// Alerts that follow a later step (a confirmed subscription); nil: no receivers.
-    let planner: AlertPlanner?
+    /// Plans alerts that follow a later step (a confirmed subscription); its planner is nil
+    /// without receivers.
+    let routing: AlertRouting
 
     public init(
         verifier: SNSMessageVerifier, certificates: SigningCertificateCache,
         confirmer: SubscriptionConfirmer, confirmationMode: RelayConfiguration.ConfirmationMode, store: any Store,
-        recorder: MessageRecorder, clock: @escaping @Sendable () -> SNSInstant, logger: Logger, planner: AlertPlanner? = nil
+        recorder: MessageRecorder, clock: @escaping @Sendable () -> SNSInstant, logger: Logger, routing: AlertRouting = AlertRouting(nil)
     ) {
-        self.planner = planner
+        self.routing = routing
         self.recorder = recorder
         self.verifier = verifier
         self.certificates = certificates
@@ -50,6 +52,13 @@ public struct SNSIngest: Sendable {
             logger.warning("sns message refused", metadata: ["outcome": "\(error.code)", "bytes": "\(body.count)"])
             return IngestResult(status: 400, code: error.code, detail: error.detail)
         }
+        var result = await handle(message, body: body)
+        result.messageType = message.type.rawValue
+        return result
+    }
+
+    /// Everything after a successful parse.
+    private func handle(_ message: SNSMessage, body: [UInt8]) async -> IngestResult {
         var logger = MessageLogger(base: logger, message: message)
 
         let now = clock()
@@ -136,7 +145,7 @@ public struct SNSIngest: Sendable {
         switch await confirmer.confirm(subscribeURL: subscribeURL, topicARN: message.topicARN) {
         case .confirmed(let subscriptionARN):
             var alerts: [OutboxEntry] = []
-            if let planner, let alert = planner.alert(for: StoredMessage(message, body: body, receivedAt: clock()), event: .subscription(status: "confirmed")) {
+            if let planner = routing.planner, let alert = planner.alert(for: StoredMessage(message, body: body, receivedAt: clock()), event: .subscription(status: "confirmed")) {
                 alerts = planner.entries(for: alert, now: now)
             }
             do {

@@ -101,6 +101,7 @@ public final class SigningCertificateCache: Sendable {
     private let acceptedNames: [WholeMatchPattern]
     private let limits: Limits
     private let logger: Logger
+    private let metrics: RelayMetrics?
     private let state = Mutex(State())
 
     /// The largest certificate document accepted; real ones are about 2 KiB.
@@ -111,8 +112,9 @@ public final class SigningCertificateCache: Sendable {
 
     public init(
         curl: CurlClient, urlPolicy: SigningCertificateURLPolicy, acceptedNames: [WholeMatchPattern],
-        limits: Limits = Limits(), logger: Logger
+        limits: Limits = Limits(), metrics: RelayMetrics? = nil, logger: Logger
     ) {
+        self.metrics = metrics
         self.curl = curl
         self.urlPolicy = urlPolicy
         self.acceptedNames = acceptedNames
@@ -159,7 +161,7 @@ public final class SigningCertificateCache: Sendable {
     }
 
     private func certificate(key: String, host: String) async -> Outcome {
-        enum Step { case known(Outcome), wait, fetch(stale: SigningCertificate?) }
+        enum Step { case fresh(SigningCertificate), known(Outcome), wait, fetch(stale: SigningCertificate?) }
         let now = ContinuousClock.now
         let step = state.withLock { state -> Step in
             state.useCounter += 1
@@ -167,7 +169,7 @@ public final class SigningCertificateCache: Sendable {
             if var entry = state.known[key] {
                 entry.lastUsed = state.useCounter
                 state.known[key] = entry
-                if entry.expiresAt > now { return .known(.success(entry.certificate)) }
+                if entry.expiresAt > now { return .fresh(entry.certificate) }
                 // Expired: fetched again below, but while that cannot happen the certificate
                 // we had still serves (its validity is judged per message anyway).
                 stale = entry.certificate
@@ -183,7 +185,14 @@ public final class SigningCertificateCache: Sendable {
             state.waiters[key] = []
             return .fetch(stale: stale)
         }
+        if case .fresh(let certificate) = step {
+            metrics?.recordCertificateLookup(hit: true)
+            return .success(certificate)
+        }
+        metrics?.recordCertificateLookup(hit: false)
         switch step {
+        case .fresh(let certificate):
+            return .success(certificate)
         case .known(let result):
             return result
         case .wait:
@@ -203,6 +212,7 @@ public final class SigningCertificateCache: Sendable {
             await acquireSlot()
             var result = await fetch(key)
             releaseSlot()
+            if case .success = result { metrics?.recordCertificateFetch(succeeded: true) } else { metrics?.recordCertificateFetch(succeeded: false) }
             let waiting = state.withLock { state -> [CheckedContinuation<Outcome, Never>] in
                 let now = ContinuousClock.now
                 switch result {

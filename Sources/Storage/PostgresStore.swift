@@ -190,8 +190,8 @@ public final class PostgresStore: Store, Service {
         try SummarySQL.queuedByReceiver(from: try await rows(SummarySQL.queuedByReceiver))
     }
 
-    public func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int] {
-        try SummarySQL.counts(from: try await rows(SummarySQL.deliveryCounts))
+    public func deliveryCensus() async throws(StoreError) -> DeliveryCensus {
+        try SummarySQL.census(from: try await rows(SummarySQL.deliveryCounts))
     }
 
     public func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int {

@@ -214,8 +214,8 @@ public final class SQLiteStore: Store {
         try await read { db in try SummarySQL.queuedByReceiver(from: try db.rows(SummarySQL.queuedByReceiver)) }
     }
 
-    public func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int] {
-        try await read { db in try SummarySQL.counts(from: try db.rows(SummarySQL.deliveryCounts)) }
+    public func deliveryCensus() async throws(StoreError) -> DeliveryCensus {
+        try await read { db in try SummarySQL.census(from: try db.rows(SummarySQL.deliveryCounts)) }
     }
 
     public func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int {

@@ -27,9 +27,9 @@ public protocol Store: IngestStore {
     func deliveries(state: Delivery.State?, limit: Int) async throws(StoreError) -> [Delivery]
     /// How many deliveries are still to send (pending or being sent), per receiver.
     func queuedDeliveriesByReceiver() async throws(StoreError) -> [String: Int]
-    /// How many deliveries are pending, being sent, or dead (for metrics; delivered ones are
-    /// history, not counted).
-    func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int]
+    /// How many deliveries are pending, being sent, or dead, and when the oldest of each was
+    /// queued (for metrics; delivered ones are history, not counted).
+    func deliveryCensus() async throws(StoreError) -> DeliveryCensus
     /// Puts dead deliveries (one by id, or all) back in the queue; returns how many.
     func retryDeadDeliveries(id: String?, at now: Int64) async throws(StoreError) -> Int
 
@@ -62,4 +62,22 @@ public protocol Store: IngestStore {
     /// Throws when the store cannot serve reads and writes (for `/readyz`).
     func checkReady() async throws(StoreError)
     func close() async
+}
+
+/// The outbox at one moment: what `/metrics` reports of it.
+public struct DeliveryCensus: Sendable, Equatable {
+    public var counts: [Delivery.State: Int]
+    /// Per state, `created_at` (ms) of its oldest delivery.
+    public var oldestCreatedAt: [Delivery.State: Int64]
+
+    public init(counts: [Delivery.State: Int], oldestCreatedAt: [Delivery.State: Int64]) {
+        self.counts = counts
+        self.oldestCreatedAt = oldestCreatedAt
+    }
+}
+
+extension Store {
+    public func deliveryCounts() async throws(StoreError) -> [Delivery.State: Int] {
+        try await deliveryCensus().counts
+    }
 }

@@ -491,7 +491,7 @@ enum SummarySQL {
     /// `deliveries_by_state` over those states only, so what a scrape costs follows the size of
     /// the queue, not of the delivered history.
     static let deliveryCounts = SQLStatement(
-        "SELECT state, count(*) AS n FROM deliveries WHERE state IN ('pending', 'sending', 'dead') GROUP BY state"
+        "SELECT state, count(*) AS n, min(created_at) AS oldest FROM deliveries WHERE state IN ('pending', 'sending', 'dead') GROUP BY state"
     )
 
     /// Deliveries still to send, per receiver.
@@ -503,10 +503,14 @@ enum SummarySQL {
         return counts
     }
 
-    static func counts(from rows: [SQLRow]) throws(StoreError) -> [Delivery.State: Int] {
-        var counts: [Delivery.State: Int] = [:]
-        for row in rows { counts[try deliveryState(row)] = try row.int("n") }
-        return counts
+    static func census(from rows: [SQLRow]) throws(StoreError) -> DeliveryCensus {
+        var census = DeliveryCensus(counts: [:], oldestCreatedAt: [:])
+        for row in rows {
+            let state = try deliveryState(row)
+            census.counts[state] = try row.int("n")
+            census.oldestCreatedAt[state] = try row.optionalInt64("oldest")
+        }
+        return census
     }
 
     static func delivery(from row: SQLRow) throws(StoreError) -> Delivery {

@@ -155,3 +155,4 @@ enum AuditsText {
 }
 
 import Foundation
+import RelayConfig

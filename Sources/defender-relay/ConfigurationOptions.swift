@@ -1,4 +1,5 @@
 import ArgumentParser
+import RelayConfig
 import Foundation
 import Logging
 import Relay
@@ -9,9 +10,15 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .long, help: "The YAML configuration file (default: $DEFENDER_RELAY_CONFIG, else built-in defaults).")
     var config: String?
 
+    /// The file in use, if any.
+    var path: String? {
+        guard let path = config ?? ProcessInfo.processInfo.environment["DEFENDER_RELAY_CONFIG"], !path.isEmpty else { return nil }
+        return path
+    }
+
     func load() throws -> RelayConfiguration {
         let environment = ProcessInfo.processInfo.environment
-        guard let path = config ?? environment["DEFENDER_RELAY_CONFIG"], !path.isEmpty else {
+        guard let path else {
             return RelayConfiguration()
         }
         do {
@@ -23,10 +30,11 @@ struct ConfigurationOptions: ParsableArguments {
 }
 
 enum RelayLogging {
-    /// Logs go to standard error; `LOG_LEVEL` (trace ... critical) sets the level, info by default.
-    static func bootstrap() -> Logger {
-        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in RelayLogHandler(label: label, level: level) }
+    /// Logs go to standard error as `log.format` and `log.level` say; `LOG_FORMAT` and
+    /// `LOG_LEVEL` override them.
+    static func bootstrap(_ settings: RelayConfiguration.Log) -> Logger {
+        let log = settings.overridden(by: ProcessInfo.processInfo.environment)
+        LoggingSystem.bootstrap { label in RelayLogHandler(label: label, level: log.level, format: log.format) }
         return Logger(label: "defender-relay")
     }
 

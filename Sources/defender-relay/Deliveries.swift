@@ -1,5 +1,6 @@
 import ArgumentParser
 import Relay
+import RelayConfig
 import SNS
 import Storage
 

@@ -4,6 +4,7 @@ import DeviceDefender
 import Ingest
 import Foundation
 import Relay
+import RelayConfig
 import SNS
 import Storage
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RelayConfig
 import Curl
 import Foundation
 import Relay

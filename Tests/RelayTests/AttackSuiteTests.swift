@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Relay
+import RelayConfig
 import SNS
 import Storage
 import Synchronization

@@ -1,4 +1,5 @@
 import Alerts
+import RelayConfig
 import Curl
 import Foundation
 import HTTPTypes

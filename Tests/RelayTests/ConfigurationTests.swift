@@ -1,3 +1,4 @@
+import RelayConfig
 import Relay
 import SNS
 import Testing

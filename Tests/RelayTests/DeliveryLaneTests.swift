@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Ingest
 import NIOCore
 @testable import Relay
+import RelayConfig
 import SNS
 import Storage
 import Synchronization

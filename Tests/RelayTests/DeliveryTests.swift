@@ -1,4 +1,5 @@
 import Alerts
+import RelayConfig
 import DeviceDefender
 import Foundation
 import HTTPTypes

@@ -1,3 +1,4 @@
+import RelayConfig
 import Curl
 import Foundation
 import GRDB
@@ -72,7 +73,8 @@ struct ExposureTests {
             let metrics = try await client.get("/metrics")
             for response in [ready, metrics] {
                 let text = String(buffer: response.body)
-                #expect(!text.contains("sns_messages") && !text.lowercased().contains("sqlite"), "\(text)")
+                // The store's own error (SQLite names the dropped table) never reaches the caller.
+                #expect(!text.contains("no such table") && !text.contains("table sns_messages") && !text.lowercased().contains("sqlite"), "\(text)")
             }
         }
     }

@@ -1,3 +1,4 @@
+import RelayConfig
 import Ingest
 import Logging
 import Relay

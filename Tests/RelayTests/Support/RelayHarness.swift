@@ -1,3 +1,4 @@
+import RelayConfig
 import Curl
 import Foundation
 import HTTPTypes

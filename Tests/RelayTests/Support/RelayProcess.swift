@@ -39,7 +39,8 @@ final class RelayProcess: Sendable {
         )
         let port = try await eventually("the relay to listen") { () -> Int? in
             if !process.isRunning { throw TestTimeout(what: "the relay, which exited: \(process.output)") }
-            guard let range = process.output.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+            // Text logs say address=127.0.0.1:PORT, JSON logs "address":"127.0.0.1:PORT".
+            guard let range = process.output.range(of: #"address(=|":")127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
             return Int(process.output[range].split(separator: ":").last!)
         }
         return RelayProcess(process: process, port: port)

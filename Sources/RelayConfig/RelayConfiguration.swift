@@ -1,9 +1,10 @@
 import Alerts
+import Logging
 import SNS
 
 /// Everything `defender-relay serve` is told by its YAML file. Every value has a default, so an
 /// empty file serves locally; the keys named in comments are the file's keys.
-public struct RelayConfiguration: Sendable {
+public struct RelayConfiguration: Sendable, Equatable {
     public struct BasicAuth: Sendable, Equatable {
         public var username: String
         public var password: String
@@ -15,7 +16,7 @@ public struct RelayConfiguration: Sendable {
     }
 
     /// `server.*`
-    public struct Server: Sendable {
+    public struct Server: Sendable, Equatable {
         /// `host`: the address to bind; 127.0.0.1 unless told otherwise (the container says 0.0.0.0).
         public var host = "127.0.0.1"
         /// `port`: 8080; 0 picks a free port (tests).
@@ -61,7 +62,7 @@ public struct RelayConfiguration: Sendable {
     }
 
     /// `sns.*`
-    public struct SNS: Sendable {
+    public struct SNS: Sendable, Equatable {
         /// `allowed_topics`: exact ARNs or `*` globs. Empty refuses every message.
         public var allowedTopics: [String] = []
         public var confirmSubscriptions = ConfirmationMode.auto
@@ -80,7 +81,7 @@ public struct RelayConfiguration: Sendable {
     }
 
     /// `api.*`
-    public struct API: Sendable {
+    public struct API: Sendable, Equatable {
         /// `token`: the bearer token the `/api` routes require. Required when `server.host`
         /// listens beyond loopback.
         public var token: String?
@@ -89,7 +90,7 @@ public struct RelayConfiguration: Sendable {
     }
 
     /// `metrics.*`
-    public struct Metrics: Sendable {
+    public struct Metrics: Sendable, Equatable {
         /// `token`: when set, `/metrics` requires it as a bearer token. The metrics name
         /// accounts and count non-compliant resources per check: a map of the fleet's weak spots.
         public var token: String?
@@ -98,7 +99,7 @@ public struct RelayConfiguration: Sendable {
     }
 
     /// `storage.*`
-    public struct Storage: Sendable {
+    public struct Storage: Sendable, Equatable {
         /// `url`: `sqlite://RELATIVE/PATH`, `sqlite:///ABSOLUTE/PATH`, or
         /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for several replicas.
         public var url = "sqlite://data/defender-relay.sqlite"
@@ -121,7 +122,7 @@ public struct RelayConfiguration: Sendable {
     }
 
     /// `outbound.*`: how the relay reaches AWS (and, later, chat and mail).
-    public struct Outbound: Sendable {
+    public struct Outbound: Sendable, Equatable {
         /// `timeout_seconds`: the whole-transfer limit of each outbound request.
         public var timeoutSeconds = 10
         /// `ca_file`: a PEM bundle used instead of the system trust store.
@@ -132,6 +133,30 @@ public struct RelayConfiguration: Sendable {
         /// libcurl reads them), `none` uses no proxy whatever the environment says, a URL uses
         /// that proxy. The relay logs at start which one outbound requests use.
         public var proxy: String?
+
+        public init() {}
+    }
+
+    /// `log.*`
+    public struct Log: Sendable, Equatable {
+        public enum Format: String, Sendable {
+            /// swift-log's usual line: time, level, label, message, metadata.
+            case text
+            /// One JSON object per line, for log collectors.
+            case json
+        }
+
+        public var format = Format.text
+        public var level = Logger.Level.info
+
+        /// `LOG_FORMAT` and `LOG_LEVEL` override the file, so one can turn up the level without
+        /// editing it. Values that are not a format or a level are ignored.
+        public func overridden(by environment: [String: String]) -> Log {
+            var log = self
+            if let format = environment["LOG_FORMAT"].flatMap({ Format(rawValue: $0.lowercased()) }) { log.format = format }
+            if let level = environment["LOG_LEVEL"].flatMap({ Logger.Level(rawValue: $0.lowercased()) }) { log.level = level }
+            return log
+        }
 
         public init() {}
     }
@@ -148,6 +173,21 @@ public struct RelayConfiguration: Sendable {
     public var metrics = Metrics()
     public var storage = Storage()
     public var outbound = Outbound()
+    public var log = Log()
 
     public init() {}
+
+    /// The sections that differ from `other` and are read only at start (all but receivers,
+    /// routes and alerts, which a reload replaces).
+    public func sectionsNeedingRestart(comparedWith other: RelayConfiguration) -> [String] {
+        var changed: [String] = []
+        if server != other.server { changed.append(RootKey.server.rawValue) }
+        if sns != other.sns { changed.append(RootKey.sns.rawValue) }
+        if api != other.api { changed.append(RootKey.api.rawValue) }
+        if metrics != other.metrics { changed.append(RootKey.metrics.rawValue) }
+        if storage != other.storage { changed.append(RootKey.storage.rawValue) }
+        if outbound != other.outbound { changed.append(RootKey.outbound.rawValue) }
+        if log != other.log { changed.append(RootKey.log.rawValue) }
+        return changed
+    }
 }

@@ -1,0 +1,265 @@
+import Foundation
+import Yams
+
+/// Everything wrong with a configuration file, gathered while reading it: `config check` lists
+/// every problem, not just the first. Used by one parse on one thread.
+final class ConfigurationProblems {
+    var errors: [ConfigurationError] = []
+    var warnings: [ConfigurationWarning] = []
+
+    /// Runs `body`; its error is recorded instead of ending the parse.
+    func collect(_ body: () throws(ConfigurationError) -> Void) {
+        do {
+            try body()
+        } catch {
+            errors.append(error)
+        }
+    }
+}
+
+/// Where `${VAR}` and `${file:PATH}` come from.
+public struct ConfigurationSources: Sendable {
+    public var environment: [String: String]
+    /// Reads a secret file; the result's trailing line break is dropped. Files are bounded: a
+    /// secret is a line, not a disk image.
+    public var readFile: @Sendable (String) throws(SecretFileProblem) -> String
+
+    public static let maxSecretFileBytes = 65_536
+
+    public init(environment: [String: String], readFile: @escaping @Sendable (String) throws(SecretFileProblem) -> String = ConfigurationSources.readSecretFile) {
+        self.environment = environment
+        self.readFile = readFile
+    }
+
+    @Sendable public static func readSecretFile(_ path: String) throws(SecretFileProblem) -> String {
+        guard path.hasPrefix("/") else {
+            throw SecretFileProblem("the path must be absolute")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw SecretFileProblem("it does not exist or cannot be read by this user")
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: maxSecretFileBytes + 1) ?? Data()
+        } catch {
+            throw SecretFileProblem(error.localizedDescription)
+        }
+        guard data.count <= maxSecretFileBytes else {
+            throw SecretFileProblem("it is larger than \(maxSecretFileBytes) bytes")
+        }
+        guard var text = String(data: data, encoding: .utf8) else {
+            throw SecretFileProblem("it is not UTF-8 text")
+        }
+        while text.hasSuffix("\n") || text.hasSuffix("\r") {
+            text.removeLast()
+        }
+        return text
+    }
+}
+
+/// Why a `${file:PATH}` secret could not be read (never its content).
+public struct SecretFileProblem: Error, Sendable {
+    public var reason: String
+
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+}
+
+/// A YAML node with the dotted key it was found under, so that every error names its key.
+struct ConfigNode {
+    let node: Node
+    let key: String
+    let sources: ConfigurationSources
+    let problems: ConfigurationProblems
+
+    var isNull: Bool { ConfigNode.isNull(node) }
+
+    var isMapping: Bool {
+        if case .mapping = node { return true }
+        return false
+    }
+
+    static func isNull(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    }
+
+    func child(_ node: Node, key: String) -> ConfigNode {
+        ConfigNode(node: node, key: key, sources: sources, problems: problems)
+    }
+
+    /// Calls `body` for each entry of a mapping. A key `Keys` does not declare is recorded as
+    /// unknown, and an error from `body` is recorded; either way the other keys are still read.
+    func mapping<Keys: ConfigKey>(_ keys: Keys.Type, _ body: (Keys, ConfigNode) throws(ConfigurationError) -> Void) {
+        if isNull { return }
+        guard case .mapping(let mapping) = node else {
+            problems.errors.append(.invalidValue(key: key.isEmpty ? "(top level)" : key, reason: "must be a mapping of keys to values"))
+            return
+        }
+        for (keyNode, valueNode) in mapping {
+            guard case .scalar(let scalar) = keyNode else {
+                problems.errors.append(.invalidValue(key: key, reason: "keys must be plain names"))
+                continue
+            }
+            let childKey = key.isEmpty ? scalar.string : "\(key).\(scalar.string)"
+            guard let known = Keys(rawValue: scalar.string) else {
+                problems.errors.append(.unknownKey(childKey))
+                continue
+            }
+            problems.collect { () throws(ConfigurationError) in try body(known, child(valueNode, key: childKey)) }
+        }
+    }
+
+    func string() throws(ConfigurationError) -> String {
+        guard case .scalar(let scalar) = node else { throw .invalidValue(key: key, reason: "must be a single value") }
+        return try substitute(scalar.string)
+    }
+
+    func integer(in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        let text = try string()
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw .invalidValue(key: key, reason: "'\(text)' is not a whole number")
+        }
+        guard range.contains(value) else {
+            throw .invalidValue(key: key, reason: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// The items of a list.
+    func items() throws(ConfigurationError) -> [ConfigNode] {
+        if isNull { return [] }
+        guard case .sequence(let sequence) = node else { throw .invalidValue(key: key, reason: "must be a list") }
+        return sequence.enumerated().map { child($1, key: "\(key)[\($0)]") }
+    }
+
+    /// The items of a list; when this is not a list, that is recorded and there are none.
+    func itemsRecordingProblems() -> [ConfigNode] {
+        var result: [ConfigNode] = []
+        problems.collect { () throws(ConfigurationError) in result = try items() }
+        return result
+    }
+
+    /// One value or a list of values, each of which must be one of `Value`'s cases: anything
+    /// else could never match.
+    func values<Value: RawRepresentable & CaseIterable>(of _: Value.Type) throws(ConfigurationError) -> [String] where Value.RawValue == String {
+        let texts = try stringOrList()
+        let allowed = Value.allCases.map(\.rawValue)
+        for text in texts where !allowed.contains(text) {
+            throw .invalidValue(key: key, reason: "'\(text.prefix(64))' can never match: it must be one of \(allowed.joined(separator: ", "))")
+        }
+        return texts
+    }
+
+    /// One value or a list of values.
+    func stringOrList() throws(ConfigurationError) -> [String] {
+        if case .scalar = node { return [try string()] }
+        return try strings()
+    }
+
+    /// A mapping of names to single values (HTTP headers).
+    func stringMap() throws(ConfigurationError) -> [String: String] {
+        if isNull { return [:] }
+        guard case .mapping(let mapping) = node else { throw .invalidValue(key: key, reason: "must be a mapping of names to values") }
+        var result: [String: String] = [:]
+        for (keyNode, valueNode) in mapping {
+            guard case .scalar(let name) = keyNode else { throw .invalidValue(key: key, reason: "names must be plain") }
+            result[name.string] = try child(valueNode, key: "\(key).\(name.string)").string()
+        }
+        return result
+    }
+
+    func bool() throws(ConfigurationError) -> Bool {
+        switch try string().lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        case let other: throw .invalidValue(key: key, reason: "'\(other)' is not true or false")
+        }
+    }
+
+    func number(in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+        let text = try string()
+        guard let value = Double(text), range.contains(value) else {
+            throw .invalidValue(key: key, reason: "'\(text)' is not a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// `90`, `90s`, `30m`, `4h` or `1d`, as seconds.
+    func duration() throws(ConfigurationError) -> Int64 {
+        let text = try string().trimmingCharacters(in: .whitespaces)
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        let unit = text.last.flatMap { units[$0] }
+        guard let number = Int64(unit == nil ? text : String(text.dropLast())), number > 0 else {
+            throw .invalidValue(key: key, reason: "'\(text)' is not a duration such as 90s, 30m, 4h or 1d")
+        }
+        return number * (unit ?? 1)
+    }
+
+    /// `HH:MM` as minutes after midnight; `24:00` is the end of the day.
+    func timeOfDay() throws(ConfigurationError) -> Int {
+        let text = try string()
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]), (0...24).contains(hours), (0..<60).contains(minutes), hours * 60 + minutes <= 1440 else {
+            throw .invalidValue(key: key, reason: "'\(text)' is not a time such as 22:00")
+        }
+        return hours * 60 + minutes
+    }
+
+    func strings() throws(ConfigurationError) -> [String] {
+        if isNull { return [] }
+        guard case .sequence(let sequence) = node else { throw .invalidValue(key: key, reason: "must be a list") }
+        var values: [String] = []
+        for (index, item) in sequence.enumerated() {
+            values.append(try child(item, key: "\(key)[\(index)]").string())
+        }
+        return values
+    }
+
+    /// Replaces `${VAR}` and `${VAR:-default}` from the environment, and `${file:PATH}` with
+    /// the content of a file (Docker and Kubernetes secrets), so secrets stay out of the file.
+    func substitute(_ text: String) throws(ConfigurationError) -> String {
+        guard text.contains("${") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw .invalidValue(key: key, reason: "unterminated ${ in the value")
+            }
+            let expression = rest[start.upperBound..<end]
+            if expression.hasPrefix("file:") {
+                let path = String(expression.dropFirst("file:".count))
+                do {
+                    result += try sources.readFile(path)
+                } catch {
+                    throw .unreadableSecretFile(key: key, path: path, reason: error.reason)
+                }
+                rest = rest[rest.index(after: end)...]
+                continue
+            }
+            let name: Substring
+            var fallback: Substring?
+            if let separator = expression.range(of: ":-") {
+                name = expression[..<separator.lowerBound]
+                fallback = expression[separator.upperBound...]
+            } else {
+                name = expression
+            }
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw .invalidValue(key: key, reason: "'${\(name.prefix(64))...}' is neither an environment variable (${NAME}) nor a file (${file:/PATH})")
+            }
+            if let value = sources.environment[String(name)], !value.isEmpty {
+                result += value
+            } else if let fallback {
+                result += fallback
+            } else {
+                throw .missingEnvironmentVariable(key: key, variable: String(name))
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        return result + rest
+    }
+}
