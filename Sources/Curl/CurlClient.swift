@@ -76,6 +76,12 @@ public final class CurlClient: Sendable {
         aborting.set()
     }
 
+    /// Lets transfers run again after `abortTransfers()`: for the alert lanes of a reloaded
+    /// configuration, once the lanes they replace (whose hanging sends were aborted) stopped.
+    public func resumeTransfers() {
+        aborting.clear()
+    }
+
     /// Stops the transfer threads (after the transfers under way) and frees the pooled handles.
     public func shutdown() async {
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
@@ -344,5 +350,6 @@ final class AbortFlag: Sendable {
     private let value = Atomic<Bool>(false)
 
     func set() { value.store(true, ordering: .releasing) }
+    func clear() { value.store(false, ordering: .releasing) }
     var isSet: Bool { value.load(ordering: .acquiring) }
 }

@@ -1,3 +1,4 @@
+import Curl
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -50,6 +51,9 @@ public final class AlertDelivery: Service, Sendable {
                         await old.group.triggerGracefulShutdown()
                         _ = await old.task.result
                         running = nil
+                        // Its sends still hanging after the grace were aborted through the
+                        // shared client; the next lanes need it working again.
+                        old.service.sender.curl.resumeTransfers()
                     }
                     state.withLock { $0.current = next }
                     guard let next else { continue }

@@ -147,4 +147,51 @@ struct OperationsTests {
         #expect(!relay.output.contains(envelope.fields["Signature"]!))
         #expect(!relay.output.contains("DEVICE_CERTIFICATE_SHARED_CHECK"))
     }
+
+    /// A reload stops the old lanes as a shutdown would: a send still hanging after the grace is
+    /// aborted through the shared libcurl client. The new lanes must still send.
+    @Test func aReloadWhileASendHangsLeavesTheNewLanesSending() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let chat = try await FakeChat.start(pki: fake.pki)
+        defer { chat.stop() }
+        let url = try fake.publish(.shared)
+        let directory = try makeTemporaryDirectory("reload-hanging")
+        let base = """
+            server: {port: 0, shutdown_grace_seconds: 1}
+            sns:
+              allowed_topics: ["\(RelayHarness.topic)"]
+            storage: {url: "sqlite://\(directory.path)/relay.sqlite"}
+            outbound:
+              timeout_seconds: 30
+              ca_file: \(fake.pki.caFile)
+              connect_to: [\(Set(fake.connectTo + chat.connectTo).map { "\"\($0)\"" }.joined(separator: ", "))]
+
+            """
+        let relay = try await RelayProcess.serve(configurationYAML: base + """
+            receivers: [{name: stuck, type: webhook, url: "https://hooks.example.com/slow/hanging"}]
+            routes: [{receivers: [stuck]}]
+            """, in: directory)
+        defer { relay.process.terminate() }
+        let configFile = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasPrefix("relay-") && $0.hasSuffix(".yaml") })
+        func post(_ taskID: String) async throws -> HTTPResponse.Status {
+            let envelope = try DeliveryTests.auditEnvelope(taskID, checks: DeliveryTests.checks, url: url)
+            return try await TestClient.withClient(host: "127.0.0.1", port: relay.port) { client in
+                try await client.execute(.init("/sns", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(bytes: envelope.body))).head.status
+            }
+        }
+        #expect(try await post("hanging-1") == .ok)
+        _ = try await eventually("the send to hang") { chat.requests(to: "/slow/hanging").isEmpty ? nil : true }
+
+        try (base + """
+            receivers: [{name: fresh, type: webhook, url: "https://hooks.example.com/after-reload"}]
+            routes: [{receivers: [fresh]}]
+            """).write(toFile: directory.appendingPathComponent(configFile).path, atomically: true, encoding: .utf8)
+        kill(relay.process.process.processIdentifier, SIGHUP)
+        _ = try await eventually("the reload") { relay.output.contains("configuration reloaded") ? true : nil }
+        #expect(try await post("after-reload") == .ok)
+        _ = try await eventually(timeout: .seconds(15), "the new receiver to get its alert") { chat.requests(to: "/after-reload").isEmpty ? nil : true }
+        #expect(relay.output.contains("aborted"), "the hanging send was aborted after the 1 s grace")
+    }
 }
+
