@@ -218,6 +218,26 @@ struct ConfigNode {
         return values
     }
 
+    /// Replaces each `${file:PATH}` in an environment variable's value, and nothing else.
+    private func substituteFiles(_ text: String) throws(ConfigurationError) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${file:") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw .invalidValue(key: key, reason: "unterminated ${file: in an environment variable's value")
+            }
+            let path = String(rest[start.upperBound..<end])
+            do {
+                result += try sources.readFile(path)
+            } catch {
+                throw .unreadableSecretFile(key: key, path: path, reason: error.reason)
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        return result + rest
+    }
+
     /// Replaces `${VAR}` and `${VAR:-default}` from the environment, and `${file:PATH}` with
     /// the content of a file (Docker and Kubernetes secrets), so secrets stay out of the file.
     func substitute(_ text: String) throws(ConfigurationError) -> String {
@@ -252,7 +272,10 @@ struct ConfigNode {
                 throw .invalidValue(key: key, reason: "'${\(name.prefix(64))...}' is neither an environment variable (${NAME}) nor a file (${file:/PATH})")
             }
             if let value = sources.environment[String(name)], !value.isEmpty {
-                result += value
+                // A variable may carry a secret file reference itself (compose hands the
+                // storage URL over as postgres://relay:${file:/run/secrets/pw}@db/relay);
+                // only files are read there, one level deep.
+                result += value.contains("${file:") ? try substituteFiles(value) : value
             } else if let fallback {
                 result += fallback
             } else {

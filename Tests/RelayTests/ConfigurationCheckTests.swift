@@ -87,6 +87,13 @@ struct ConfigurationCheckTests {
         #expect(storage.api.token == "0123456789abcdef0123")
         #expect(storage.storage.url == "postgres://relay:0123456789abcdef0123@db:5432/relay")
 
+        // Through an environment variable whose value refers to the file (compose's storage
+        // URL), one level deep: the file's content is not read for references again.
+        let viaVariable = try RelayConfiguration.parse(yaml: "storage: {url: \"${RELAY_STORAGE_URL}\"}", environment: [
+            "RELAY_STORAGE_URL": "postgres://relay:${file:\(token.path)}@db:5432/relay?sslmode=disable",
+        ])
+        #expect(viaVariable.storage.url == "postgres://relay:0123456789abcdef0123@db:5432/relay?sslmode=disable")
+
         let missing = directory.appendingPathComponent("absent").path
         #expect(throws: ConfigurationError.unreadableSecretFile(key: "receivers[0].url", path: missing, reason: "it does not exist or cannot be read by this user")) {
             try RelayConfiguration.parse(yaml: "receivers: [{name: chat, type: slack, url: \"${file:\(missing)}\"}]", environment: [:])
