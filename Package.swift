@@ -1,11 +1,101 @@
 // swift-tools-version:6.2
+import Foundation
 import PackageDescription
+
+/// Whether the test folders are present (not in the container's build stage).
+let hasTests = FileManager.default.fileExists(atPath: Context.packageDirectory + "/Tests")
 
 /// Shared by every target: Swift 6 language mode (strict concurrency) plus the upcoming
 /// features that keep existentials and imports explicit.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// The benchmark and the tests, declared only when their folders are there: the container image
+/// is built from `Sources` alone.
+let developmentTargets: [Target] = [
+        // Microseconds per message for each stage of the ingest pipeline (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "ingest-stages",
+            dependencies: [
+                "Relay", "SNS", "Storage", "DeviceDefender", "Ingest", "Alerts", "TestSupport", "RelayConfig",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/ingest-stages",
+            swiftSettings: swiftSettings
+        ),
+        // Test keys, certificates and signed envelopes, built in code; shared by the test targets.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "SNS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "JSONTests",
+            dependencies: ["JSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeviceDefenderTests",
+            dependencies: ["DeviceDefender"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AlertsTests",
+            dependencies: ["Alerts", "DeviceDefender"],
+            exclude: ["Snapshots"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "DeviceDefender", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SNSTests",
+            dependencies: [
+                "SNS", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RelayTests",
+            dependencies: [
+                "Relay", "SNS", "Curl", "Storage", "Ingest", "Alerts", "TestSupport", "RelayConfig",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "DeviceDefender",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            // The python helpers are run from their source location, not bundled.
+            exclude: [
+                "Support/fake_aws.py", "Support/moto_sns.py", "Support/fake_chat.py", "Support/fake_smtp.py",
+                "Support/count_connections.py", "Support/slow_clients.py",
+            ],
+            swiftSettings: swiftSettings
+        ),
 ]
 
 let package = Package(
@@ -148,87 +238,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Microseconds per message for each stage of the ingest pipeline (docs/PERFORMANCE.md).
-        .executableTarget(
-            name: "ingest-stages",
-            dependencies: [
-                "Relay", "SNS", "Storage", "DeviceDefender", "Ingest", "Alerts", "TestSupport", "RelayConfig",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Benchmarks/ingest-stages",
-            swiftSettings: swiftSettings
-        ),
-        // Test keys, certificates and signed envelopes, built in code; shared by the test targets.
-        .target(
-            name: "TestSupport",
-            dependencies: [
-                "SNS",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-            ],
-            path: "Tests/TestSupport",
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "JSONTests",
-            dependencies: ["JSON"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "DeviceDefenderTests",
-            dependencies: ["DeviceDefender"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "AlertsTests",
-            dependencies: ["Alerts", "DeviceDefender"],
-            exclude: ["Snapshots"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "StorageTests",
-            dependencies: ["Storage", "DeviceDefender", .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "SNSTests",
-            dependencies: [
-                "SNS", "TestSupport",
-                .product(name: "PropertyBased", package: "swift-property-based"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-            ],
-            resources: [.copy("Fixtures")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "RelayTests",
-            dependencies: [
-                "Relay", "SNS", "Curl", "Storage", "Ingest", "Alerts", "TestSupport", "RelayConfig",
-                .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                "DeviceDefender",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-            ],
-            // The python helpers are run from their source location, not bundled.
-            exclude: [
-                "Support/fake_aws.py", "Support/moto_sns.py", "Support/fake_chat.py", "Support/fake_smtp.py",
-                "Support/count_connections.py", "Support/slow_clients.py",
-            ],
-            swiftSettings: swiftSettings
-        ),
-    ],
+    ] + (hasTests ? developmentTargets : []),
     swiftLanguageModes: [.v6]
 )
