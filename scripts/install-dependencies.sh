@@ -2,8 +2,10 @@
 # Installs what building and testing defender-relay needs on a Debian machine with Swift:
 #   apt: libcurl4-openssl-dev (the outbound client), libsqlite3-dev (the embedded store)
 #   apt (with --test): strace (the durability tests count the relay's fsync calls), wrk
-#     (the benchmark's smoke run) and openssl (the attack suite makes RSA-1024 and EC certificates)
-#   pip (with --test): moto with its server and boto3 (the SNS peer of the interop tests)
+#     (the benchmark's smoke run), openssl (the attack suite makes RSA-1024 and EC certificates)
+#     and prometheus (its promtool checks the /metrics text)
+#   pip (with --test): moto with its server and boto3 (the SNS peer of the interop tests),
+#     aiosmtpd (the mail server of the delivery tests), PyYAML (the deployment files' check)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 
@@ -11,7 +13,7 @@ with_tests=false
 [ "${1:-}" = "--test" ] && with_tests=true
 
 packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config python3)
-[ "${1:-}" = "--test" ] && packages+=(strace wrk openssl)
+[ "${1:-}" = "--test" ] && packages+=(strace wrk openssl prometheus)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -29,5 +31,5 @@ if $with_tests; then
     echo "python3 has no pip: install python3-pip" >&2
     exit 1
   }
-  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' 'boto3>=1.34' 'aiosmtpd>=1.4'
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1' 'boto3>=1.34' 'aiosmtpd>=1.4' 'PyYAML>=6'
 fi

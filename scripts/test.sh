@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs the whole test suite: installs the apt and pip packages the
 # tests need, lints the Dockerfile, builds (failing on any compiler warning in this project's
-# code), runs `swift test`, then the benchmark's smoke run, the short reliability soak and the
-# fuzzer for 60 s. The exit
-# status is the verdict.
+# code), runs `swift test`, then the operator-facing checks (config check of the shipped
+# configurations, docs/CONFIGURATION.md, compose and Kubernetes files, the OpenAPI document
+# against the live relay), the Dockerfile's build steps on the host, the benchmark's smoke run,
+# the short reliability soak and the fuzzer for 60 s. The exit status is the verdict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,16 @@ set +e
 swift test 2>&1 | tee "$results"
 status=${PIPESTATUS[0]}
 set -e
+
+# What operators run and read, against the built binary (scripts/check-operations.sh), and the
+# image's build steps run on the host (scripts/check-image-build.sh: a static build in a build
+# directory of its own, about 6 minutes).
+ops_status=0
+if [ "$status" -eq 0 ]; then
+  scripts/check-operations.sh "$(swift build --show-bin-path)/defender-relay" || ops_status=$?
+  [ "$ops_status" -eq 0 ] && { scripts/check-image-build.sh || ops_status=$?; }
+  [ "$ops_status" -eq 0 ] || echo "The operations checks failed (see above)." >&2
+fi
 
 # The benchmark's relay pipeline, briefly, on the debug binary: it proves the benchmark still
 # runs and its checks hold (a tampered message refused, one certificate fetch, rows stored equal
@@ -61,6 +72,7 @@ passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' "$results" | grep -oE '
 failed=$(grep -oE 'Test run with [0-9]+ tests? .*failed .*with [0-9]+ issues?' "$results" | grep -oE '[0-9]+ issues?' | grep -oE '[0-9]+' | head -n 1 || true)
 echo "swift test: ${passed:-0} passed, ${failed:-0} failed"
 [ "$status" -eq 0 ] || exit "$status"
+[ "$ops_status" -eq 0 ] || exit "$ops_status"
 [ "$fuzz_status" -eq 0 ] || exit "$fuzz_status"
 [ "$soak_status" -eq 0 ] || exit "$soak_status"
 exit "$bench_status"
