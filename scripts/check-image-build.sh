@@ -15,7 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The build stage's apt packages are what this machine builds with.
-build_packages=$(sed -n '/AS build/,/^FROM /p' Dockerfile | grep -oE 'install -y --no-install-recommends [a-z0-9 .+-]+' | head -n 1 | sed 's/install -y --no-install-recommends //')
+build_packages=$(sed -n '/AS build/,/^FROM /p' Dockerfile | grep -oE 'install -y --no-install-recommends [a-z0-9 .+-]+' | sed -n 1p | sed 's/install -y --no-install-recommends //')
 dpkg -s $build_packages >/dev/null
 
 # The context the image sees: the manifest alone resolves; with Sources and without Tests the
@@ -33,13 +33,14 @@ binary="$work/out/defender-relay"
 
 # Libraries: each NEEDED entry must come from a package the runtime stage installs (or one
 # every Debian image has).
-runtime_packages=$(sed -n '/^FROM debian/,$p' Dockerfile | grep -oE 'install -y --no-install-recommends [a-z0-9 .+-]+' | head -n 1 | sed 's/install -y --no-install-recommends //')
+runtime_packages=$(sed -n '/^FROM debian/,$p' Dockerfile | grep -oE 'install -y --no-install-recommends [a-z0-9 .+-]+' | sed -n 1p | sed 's/install -y --no-install-recommends //')
 base_packages="libc6 libgcc-s1 libstdc++6 zlib1g"
 for library in $(readelf -d "$binary" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
-  path=$(ldconfig -p | awk -v lib="$library" '$1 == lib && /x86-64|x86_64/ { print $NF; exit }')
+  # awk reads all of ldconfig's output (no early exit: pipefail would see ldconfig's SIGPIPE).
+  path=$(ldconfig -p | awk -v lib="$library" '$1 == lib && /x86-64|x86_64/ && !found { print $NF; found = 1 }')
   [ -n "$path" ] || { echo "$library: not found on this machine" >&2; exit 1; }
-  package=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1 || true)
-  [ -n "$package" ] || package=$(dpkg -S "$path" | head -n 1 | cut -d: -f1)
+  package=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | sed -n 1p | cut -d: -f1 || true)
+  [ -n "$package" ] || package=$(dpkg -S "$path" | sed -n 1p | cut -d: -f1)
   case " $runtime_packages $base_packages " in
     *" $package "*) ;;
     *) echo "the binary links $library from $package, which the runtime stage does not install" >&2; exit 1 ;;
