@@ -6,6 +6,7 @@
 #   - docs/CONFIGURATION.md is what `config reference` prints;
 #   - compose.yaml, .env.example and docs/kubernetes/ hold what docs/OPERATIONS.md relies on;
 #   - docs/openapi.yaml is valid and the live relay answers as it says (schemathesis).
+# It writes one file under /run/secrets (root, as CI runs it), removed at exit.
 #   scripts/check-operations.sh PATH/TO/defender-relay
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +19,14 @@ echo "config check: the example, as run by hand"
 RELAY_API_TOKEN=$token "$bin" config check config/defender-relay.yaml
 
 echo "config check: the example, as compose runs it"
-printf 'compose-secret-0123\n' >"$work/postgres_password"
+# Compose mounts the password at /run/secrets/ (the only place a variable's value may read a
+# file from); a file of our own there stands in for it.
+secret=/run/secrets/defender-relay-check-$$
+mkdir -p /run/secrets
+printf 'compose-secret-0123\n' >"$secret"
+trap 'rm -rf "$work" "$secret"' EXIT
 RELAY_API_TOKEN=$token RELAY_HOST=0.0.0.0 DEFENDER_TOPIC_ARN=arn:aws:sns:eu-west-1:123456789012:device-defender-audits \
-  RELAY_STORAGE_URL="postgres://relay:\${file:$work/postgres_password}@postgres:5432/relay?sslmode=disable" \
+  RELAY_STORAGE_URL="postgres://relay:\${file:$secret}@postgres:5432/relay?sslmode=disable" \
   "$bin" config check config/defender-relay.yaml
 
 echo "config check: the Kubernetes ConfigMap"

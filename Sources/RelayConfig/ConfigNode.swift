@@ -25,6 +25,8 @@ public struct ConfigurationSources: Sendable {
     public var readFile: @Sendable (String) throws(SecretFileProblem) -> String
 
     public static let maxSecretFileBytes = 65_536
+    /// Where `${file:PATH}` inside an environment variable's value may point.
+    public static let secretMounts = ["/run/secrets/", "/var/run/secrets/"]
 
     public init(environment: [String: String], readFile: @escaping @Sendable (String) throws(SecretFileProblem) -> String = ConfigurationSources.readSecretFile) {
         self.environment = environment
@@ -35,15 +37,27 @@ public struct ConfigurationSources: Sendable {
         guard path.hasPrefix("/") else {
             throw SecretFileProblem("the path must be absolute")
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        // Non-blocking open and a regular file only: a FIFO, a device or a hung mount must not
+        // hold start-up (or a reload) forever.
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else {
             throw SecretFileProblem("it does not exist or cannot be read by this user")
         }
-        defer { try? handle.close() }
-        let data: Data
-        do {
-            data = try handle.read(upToCount: maxSecretFileBytes + 1) ?? Data()
-        } catch {
-            throw SecretFileProblem(error.localizedDescription)
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw SecretFileProblem("it is not a regular file")
+        }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while data.count <= maxSecretFileBytes {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SecretFileProblem("reading it failed (errno \(errno))")
+            }
+            if count == 0 { break }
+            data.append(contentsOf: buffer[0..<count])
         }
         guard data.count <= maxSecretFileBytes else {
             throw SecretFileProblem("it is larger than \(maxSecretFileBytes) bytes")
@@ -86,6 +100,22 @@ struct ConfigNode {
         return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
+    /// How a value may be quoted in an error: as written when it refers to the environment or a
+    /// file (the substituted text may be a secret that landed in the wrong key), else at most 64
+    /// characters of it.
+    func shown(_ value: some StringProtocol) -> String {
+        ConfigNode.holdsReference(node) ? "(the value of a ${...} reference)" : String(value.prefix(64))
+    }
+
+    private static func holdsReference(_ node: Node) -> Bool {
+        switch node {
+        case .scalar(let scalar): scalar.string.contains("${")
+        case .sequence(let sequence): sequence.contains(where: holdsReference)
+        case .mapping(let mapping): mapping.contains { holdsReference($0.key) || holdsReference($0.value) }
+        case .alias: false
+        }
+    }
+
     func child(_ node: Node, key: String) -> ConfigNode {
         ConfigNode(node: node, key: key, sources: sources, problems: problems)
     }
@@ -120,7 +150,7 @@ struct ConfigNode {
     func integer(in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         let text = try string()
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
-            throw .invalidValue(key: key, reason: "'\(text)' is not a whole number")
+            throw .invalidValue(key: key, reason: "'\(shown(text))' is not a whole number")
         }
         guard range.contains(value) else {
             throw .invalidValue(key: key, reason: "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
@@ -148,7 +178,7 @@ struct ConfigNode {
         let texts = try stringOrList()
         let allowed = Value.allCases.map(\.rawValue)
         for text in texts where !allowed.contains(text) {
-            throw .invalidValue(key: key, reason: "'\(text.prefix(64))' can never match: it must be one of \(allowed.joined(separator: ", "))")
+            throw .invalidValue(key: key, reason: "'\(shown(text))' can never match: it must be one of \(allowed.joined(separator: ", "))")
         }
         return texts
     }
@@ -175,14 +205,14 @@ struct ConfigNode {
         switch try string().lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
-        case let other: throw .invalidValue(key: key, reason: "'\(other)' is not true or false")
+        case let other: throw .invalidValue(key: key, reason: "'\(shown(other))' is not true or false")
         }
     }
 
     func number(in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
         let text = try string()
         guard let value = Double(text), range.contains(value) else {
-            throw .invalidValue(key: key, reason: "'\(text)' is not a number from \(range.lowerBound) to \(range.upperBound)")
+            throw .invalidValue(key: key, reason: "'\(shown(text))' is not a number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }
@@ -193,7 +223,7 @@ struct ConfigNode {
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         let unit = text.last.flatMap { units[$0] }
         guard let number = Int64(unit == nil ? text : String(text.dropLast())), number > 0 else {
-            throw .invalidValue(key: key, reason: "'\(text)' is not a duration such as 90s, 30m, 4h or 1d")
+            throw .invalidValue(key: key, reason: "'\(shown(text))' is not a duration such as 90s, 30m, 4h or 1d")
         }
         return number * (unit ?? 1)
     }
@@ -203,7 +233,7 @@ struct ConfigNode {
         let text = try string()
         let parts = text.split(separator: ":")
         guard parts.count == 2, let hours = Int(parts[0]), let minutes = Int(parts[1]), (0...24).contains(hours), (0..<60).contains(minutes), hours * 60 + minutes <= 1440 else {
-            throw .invalidValue(key: key, reason: "'\(text)' is not a time such as 22:00")
+            throw .invalidValue(key: key, reason: "'\(shown(text))' is not a time such as 22:00")
         }
         return hours * 60 + minutes
     }
@@ -228,6 +258,11 @@ struct ConfigNode {
                 throw .invalidValue(key: key, reason: "unterminated ${file: in an environment variable's value")
             }
             let path = String(rest[start.upperBound..<end])
+            // Whoever sets one variable must not be able to pull any file into any value (a
+            // webhook URL would carry it off): only the secret mounts of Docker and Kubernetes.
+            guard ConfigurationSources.secretMounts.contains(where: { path.hasPrefix($0) }), !path.split(separator: "/").contains("..") else {
+                throw .unreadableSecretFile(key: key, path: path, reason: "inside an environment variable's value only files under \(ConfigurationSources.secretMounts.joined(separator: " or ")) are read")
+            }
             do {
                 result += try sources.readFile(path)
             } catch {

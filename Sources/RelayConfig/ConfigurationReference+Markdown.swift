@@ -12,7 +12,7 @@ extension ConfigurationReference {
 
         `defender-relay serve --config FILE` (or `DEFENDER_RELAY_CONFIG`) reads one YAML file; `config/defender-relay.yaml` is a commented example. Every key is optional. `defender-relay config check FILE` lists every problem of a file (unknown keys, bad values, missing environment variables or secret files, routes naming unknown receivers, matcher values that can never match) and warns about receivers no route uses; it exits 1 when there is an error.
 
-        In any string value, `${VAR}` is replaced from the environment (start-up fails if `VAR` is unset or empty), `${VAR:-default}` falls back to `default`, and `${file:/run/secrets/NAME}` is replaced with the content of that file without its trailing line break (Docker and Kubernetes secrets; at most 64 KiB). Keep secrets (webhook URLs, tokens, passwords) in the environment or in files, not in the YAML file.
+        In any string value, `${VAR}` is replaced from the environment (start-up fails if `VAR` is unset or empty), `${VAR:-default}` falls back to `default`, and `${file:/run/secrets/NAME}` is replaced with the content of that file without its trailing line break (Docker and Kubernetes secrets; an absolute path to a regular file of at most 64 KiB). An environment variable's value may itself hold `${file:PATH}` references, read once, for files under `/run/secrets/` or `/var/run/secrets/` only (compose hands the storage URL over as `postgres://relay:${file:/run/secrets/postgres_password}@postgres:5432/relay`). Keep secrets (webhook URLs, tokens, passwords) in the environment or in files, not in the YAML file.
 
         Durations are written `90s`, `30m`, `4h` or `1d`. `LOG_LEVEL` and `LOG_FORMAT` in the environment override `log.level` and `log.format`.
 

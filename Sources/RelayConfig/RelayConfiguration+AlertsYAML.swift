@@ -136,7 +136,7 @@ extension RelayConfiguration {
             switch key {
             case .kind:
                 match.kinds = try value.stringOrList().map { text throws(ConfigurationError) in
-                    guard let kind = Alert.Kind(rawValue: text) else { throw .invalidValue(key: value.key, reason: "'\(text)' is not audit, detect, subscription or unrecognized") }
+                    guard let kind = Alert.Kind(rawValue: text) else { throw .invalidValue(key: value.key, reason: "'\(value.shown(text))' is not audit, detect, subscription or unrecognized") }
                     return kind
                 }
             case .taskStatus: match.taskStatus = try value.values(of: AuditNotification.TaskStatus.self)
@@ -145,7 +145,7 @@ extension RelayConfiguration {
             case .accountID:
                 let accounts = try value.stringOrList()
                 for account in accounts where !(account.count == 12 && account.allSatisfy(\.isASCII) && account.allSatisfy(\.isNumber)) {
-                    throw .invalidValue(key: value.key, reason: "'\(account)' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)")
+                    throw .invalidValue(key: value.key, reason: "'\(value.shown(account))' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)")
                 }
                 match.accountID = accounts
             case .checkName:
@@ -175,7 +175,7 @@ extension RelayConfiguration {
             switch key {
             case .days:
                 window.weekdays = Set(try value.stringOrList().map { text throws(ConfigurationError) in
-                    guard let day = days[String(text.lowercased().prefix(3))] else { throw .invalidValue(key: value.key, reason: "'\(text)' is not a weekday") }
+                    guard let day = days[String(text.lowercased().prefix(3))] else { throw .invalidValue(key: value.key, reason: "'\(value.shown(text))' is not a weekday") }
                     return day
                 })
             case .from: window.fromMinute = try value.timeOfDay()

@@ -236,7 +236,7 @@ extension RelayConfiguration.Outbound {
                 for entry in connectTo {
                     let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
                     guard parts.count == 4, !parts[0].isEmpty, Int(parts[1]) != nil, !parts[2].isEmpty, Int(parts[3]) != nil else {
-                        throw .invalidValue(key: value.key, reason: "'\(entry)' is not HOST:PORT:CONNECT_HOST:CONNECT_PORT")
+                        throw .invalidValue(key: value.key, reason: "'\(value.shown(entry))' is not HOST:PORT:CONNECT_HOST:CONNECT_PORT")
                     }
                 }
             }

@@ -15,7 +15,10 @@ public enum StorageLocation: Sendable, Equatable {
         } else if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
             self = .postgres(try PostgresLocation(url: url))
         } else {
-            throw .unsupportedURL(url)
+            // Only the scheme is repeated: a URL the relay does not understand may still carry
+            // a password (`Postgres://`, `postgresql+asyncpg://`).
+            let scheme = url.range(of: "://").map { String(url[..<$0.lowerBound].prefix(32)) + "://…" } ?? "(no scheme)"
+            throw .unsupportedURL(scheme)
         }
     }
 }

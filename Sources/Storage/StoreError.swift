@@ -24,7 +24,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .unavailable(let reason): "store unavailable: \(reason)"
         case .unreachable(let reason): "store unreachable: \(reason)"
-        case .unsupportedURL(let url): "storage.url '\(url)' is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+        case .unsupportedURL(let url): "storage.url '\(url)' is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE (schemes are lower case)"
         case .migrationFailed(let reason): "store migration failed: \(reason)"
         case .overloaded(let reason): "store overloaded: \(reason)"
         case .notDurable(let reason): "store not durable: \(reason)"

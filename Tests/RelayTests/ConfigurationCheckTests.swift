@@ -88,11 +88,41 @@ struct ConfigurationCheckTests {
         #expect(storage.storage.url == "postgres://relay:0123456789abcdef0123@db:5432/relay")
 
         // Through an environment variable whose value refers to the file (compose's storage
-        // URL), one level deep: the file's content is not read for references again.
-        let viaVariable = try RelayConfiguration.parse(yaml: "storage: {url: \"${RELAY_STORAGE_URL}\"}", environment: [
-            "RELAY_STORAGE_URL": "postgres://relay:${file:\(token.path)}@db:5432/relay?sslmode=disable",
-        ])
-        #expect(viaVariable.storage.url == "postgres://relay:0123456789abcdef0123@db:5432/relay?sslmode=disable")
+        // URL), one level deep, and only under the secret mounts: whoever sets one variable
+        // must not pull any file into any value.
+        let mounted = ConfigurationSources(environment: [
+            "RELAY_STORAGE_URL": "postgres://relay:${file:/run/secrets/postgres_password}@db:5432/relay?sslmode=disable",
+            "HOOK": "https://hooks.example.com/${file:/etc/passwd}",
+            "SNEAKY": "https://hooks.example.com/${file:/run/secrets/../../etc/passwd}",
+        ]) { path throws(SecretFileProblem) in
+            guard path == "/run/secrets/postgres_password" else { throw SecretFileProblem("unexpected read of \(path)") }
+            return "from-the-mount"
+        }
+        let viaVariable = try RelayConfiguration.parse(yaml: "storage: {url: \"${RELAY_STORAGE_URL}\"}", sources: mounted)
+        #expect(viaVariable.storage.url == "postgres://relay:from-the-mount@db:5432/relay?sslmode=disable")
+        for variable in ["HOOK", "SNEAKY"] {
+            let report = RelayConfiguration.check(yaml: "receivers: [{name: h, type: webhook, url: \"${\(variable)}\"}]\nroutes: [{receivers: [h]}]", sources: mounted)
+            #expect(report.errors.count == 1, "\(report.errors)")
+            #expect(report.errors.first?.description.contains("only files under /run/secrets/ or /var/run/secrets/ are read") == true, "\(report.errors)")
+        }
+
+        // Only regular files: a FIFO would hold start-up forever.
+        let fifo = directory.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: ConfigurationError.unreadableSecretFile(key: "api.token", path: fifo, reason: "it is not a regular file")) {
+            try RelayConfiguration.parse(yaml: "api: {token: \"${file:\(fifo)}\"}", environment: [:])
+        }
+
+        // A value from the environment that lands in the wrong key is not repeated.
+        do {
+            _ = try RelayConfiguration.parse(yaml: "server: {port: \"${LEAKED}\"}", environment: ["LEAKED": "hunter2-database-password"])
+            Issue.record("a password was accepted as a port")
+        } catch {
+            #expect(!error.description.contains("hunter2"), "\(error)")
+        }
+        #expect(throws: ConfigurationError.invalidValue(key: "storage.url", reason: "storage.url 'Postgres://…' is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE (schemes are lower case)")) {
+            try RelayConfiguration.parse(yaml: "storage: {url: \"Postgres://relay:hunter2@db/relay\"}", environment: [:])
+        }
 
         let missing = directory.appendingPathComponent("absent").path
         #expect(throws: ConfigurationError.unreadableSecretFile(key: "receivers[0].url", path: missing, reason: "it does not exist or cannot be read by this user")) {

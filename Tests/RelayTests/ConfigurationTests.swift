@@ -70,7 +70,7 @@ struct ConfigurationTests {
         ("sns:\n  signature_versions: ['3']", .invalidValue(key: "sns.signature_versions", reason: "must list \"1\" and/or \"2\"")),
         ("sns:\n  allowed_topics: arn:aws:sns:x", .invalidValue(key: "sns.allowed_topics", reason: "must be a list")),
         ("sns:\n  cert_url_hosts: ['(unclosed']", .invalidValue(key: "sns.cert_url_hosts", reason: "'(unclosed' is not a valid regular expression")),
-        ("storage:\n  url: mysql://db", .invalidValue(key: "storage.url", reason: "storage.url 'mysql://db' is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE")),
+        ("storage:\n  url: mysql://db", .invalidValue(key: "storage.url", reason: "storage.url 'mysql://…' is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE (schemes are lower case)")),
         ("outbound:\n  connect_to: ['host:443']", .invalidValue(key: "outbound.connect_to", reason: "'host:443' is not HOST:PORT:CONNECT_HOST:CONNECT_PORT")),
         ("outbound:\n  ca_file: /nonexistent/ca.pem", .invalidValue(key: "outbound.ca_file", reason: "/nonexistent/ca.pem is not a readable file")),
         ("api:\n  token: ${RELAY_API_TOKEN}", .missingEnvironmentVariable(key: "api.token", variable: "RELAY_API_TOKEN")),
