@@ -100,7 +100,12 @@ public final class DeliveryService: Service, Sendable {
         } onCancel: {
             self.abortSends()
         }
-        abortTimer.withLock { $0?.cancel() }
+        // The grace timer is not only cancelled but awaited: past its sleep, it may be about to
+        // abort the shared client; that must happen before this service returns (a reload
+        // resumes the client for the next lanes only then), never after.
+        let timer = abortTimer.withLock { $0 }
+        timer?.cancel()
+        await timer?.value
         // What was claimed and not sent is queued again, not left leased: in a task of its own,
         // so that a cancelled shutdown still does it (within the store's own bounds).
         let (store, owner, clock) = (store, owner, clock)
@@ -233,12 +238,18 @@ public final class DeliveryService: Service, Sendable {
         case .dead(let reason, let status):
             outcome = .dead(error: reason, status: status)
         }
+        let recorded: Bool
         do {
             try await store.completeDelivery(id: delivery.id, owner: owner, outcome: outcome, at: now)
+            recorded = true
         } catch {
             // The lease runs out and the delivery is sent again: at least once, never lost.
             logger.error("delivery outcome not recorded", metadata: ["error": "\(error)"])
+            recorded = false
         }
+        // Counted once the outbox knows it: an attempt whose outcome was not recorded is made
+        // again, and counted then.
+        let metrics = recorded ? self.metrics : nil
         // Said once the outcome is recorded (or could not be), so the log never claims more
         // than the outbox knows.
         let attempt: Logger.MetadataValue = "\(delivery.attempts + 1)"

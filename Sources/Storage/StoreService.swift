@@ -7,10 +7,10 @@ import Synchronization
 /// `ready()` before it starts.
 public final class StoreService: Service, Sendable {
     public let store: any Store
-    private let readiness = Mutex<Readiness>(.waiting([]))
+    private let readiness = Mutex<Readiness>(.waiting([:], next: 0))
 
     private enum Readiness {
-        case waiting([CheckedContinuation<Void, any Error>])
+        case waiting([Int: CheckedContinuation<Void, any Error>], next: Int)
         case ready
         case failed(any Error)
     }
@@ -49,33 +49,46 @@ public final class StoreService: Service, Sendable {
         }
     }
 
-    /// Returns once the schema is current; throws if it cannot be made so.
+    /// Returns once the schema is current; throws if it cannot be made so, or when the caller
+    /// is cancelled (a shutdown during a long migration must not wait for it).
     public func ready() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            enum Now { case ready, failed(any Error), later }
-            let now = readiness.withLock { readiness -> Now in
-                switch readiness {
-                case .ready: return .ready
-                case .failed(let error): return .failed(error)
-                case .waiting(var waiters):
-                    waiters.append(continuation)
-                    readiness = .waiting(waiters)
-                    return .later
+        let ticket = Mutex<Int?>(nil)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                enum Now { case ready, failed(any Error), later }
+                let now = readiness.withLock { readiness -> Now in
+                    switch readiness {
+                    case .ready: return .ready
+                    case .failed(let error): return .failed(error)
+                    case .waiting(var waiters, let next):
+                        if Task.isCancelled { return .failed(CancellationError()) }
+                        waiters[next] = continuation
+                        ticket.withLock { $0 = next }
+                        readiness = .waiting(waiters, next: next + 1)
+                        return .later
+                    }
+                }
+                switch now {
+                case .ready: continuation.resume()
+                case .failed(let error): continuation.resume(throwing: error)
+                case .later: break
                 }
             }
-            switch now {
-            case .ready: continuation.resume()
-            case .failed(let error): continuation.resume(throwing: error)
-            case .later: break
+        } onCancel: {
+            let waiter = readiness.withLock { readiness -> CheckedContinuation<Void, any Error>? in
+                guard case .waiting(var waiters, let next) = readiness, let id = ticket.withLock({ $0 }), let waiter = waiters.removeValue(forKey: id) else { return nil }
+                readiness = .waiting(waiters, next: next)
+                return waiter
             }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
     private func settle(_ outcome: Readiness) {
         let waiters = readiness.withLock { readiness -> [CheckedContinuation<Void, any Error>] in
-            guard case .waiting(let waiters) = readiness else { return [] }
+            guard case .waiting(let waiters, _) = readiness else { return [] }
             readiness = outcome
-            return waiters
+            return Array(waiters.values)
         }
         for waiter in waiters {
             if case .failed(let error) = outcome { waiter.resume(throwing: error) } else { waiter.resume() }
@@ -100,6 +113,8 @@ public struct AfterStoreReady: Service {
         } catch is CancellationError {
             return
         }
+        // Ready just as the shutdown began: nothing to start.
+        if Task.isShuttingDownGracefully || Task.isCancelled { return }
         try await service.run()
     }
 }

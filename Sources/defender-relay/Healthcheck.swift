@@ -7,10 +7,11 @@ import Foundation
 struct Healthcheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "GET /readyz of a running relay; exit 0 when it is ready, 1 otherwise.",
-        discussion: "The port comes from the configuration (--config or DEFENDER_RELAY_CONFIG); the relay is reached on loopback. Nothing else is contacted."
+        discussion: "The port is --port, else the configuration's server.port (--config or DEFENDER_RELAY_CONFIG), else RELAY_PORT, else 8080: a configuration file edited with a mistake does not make a running relay unhealthy. The relay is reached on loopback. Nothing else is contacted."
     )
 
     @OptionGroup var options: ConfigurationOptions
+    @Option(help: "The port on 127.0.0.1 to check.") var port: Int?
     @Option(help: "The URL to check instead (http, loopback or any host).") var url: String?
     @Option(help: "Seconds to wait for an answer.") var timeout = 5
 
@@ -19,8 +20,9 @@ struct Healthcheck: AsyncParsableCommand {
         if let url {
             target = url
         } else {
-            let configuration = try options.load()
-            target = "http://127.0.0.1:\(configuration.server.port)/readyz"
+            let configured = port ?? (try? options.load())?.server.port
+                ?? ProcessInfo.processInfo.environment["RELAY_PORT"].flatMap { Int($0) } ?? 8080
+            target = "http://127.0.0.1:\(configured)/readyz"
         }
         let status: Int
         do {

@@ -109,8 +109,14 @@ struct ConfigurationReloader: Service {
             }
             return running
         }
+        // Only receivers, routes and alerts are taken from the new file; every other section
+        // stays as it started, for the new delivery lanes too (their grace, their claim sizes).
+        var effective = running
+        effective.receivers = next.receivers
+        effective.routes = next.routes
+        effective.alerts = next.alerts
         do {
-            try relay.reload(next)
+            try relay.reload(effective)
         } catch {
             logger.error("configuration not reloaded; the running configuration stays", metadata: ["error": "\(error)"])
             return running
@@ -123,15 +129,6 @@ struct ConfigurationReloader: Service {
             logger.warning("configuration reloaded, but these sections changed and take effect only after a restart", metadata: ["sections": "\(needRestart.joined(separator: ","))"])
         }
         logger.info("configuration reloaded", metadata: ["receivers": "\(next.receivers.count)", "routes": "\(next.routes.count)"])
-        var effective = next
-        // What was not reloaded keeps running as it was.
-        effective.server = running.server
-        effective.sns = running.sns
-        effective.api = running.api
-        effective.metrics = running.metrics
-        effective.storage = running.storage
-        effective.outbound = running.outbound
-        effective.log = running.log
         return effective
     }
 }
