@@ -63,20 +63,25 @@ enum APIRoutes {
             metrics.add(middleware: BearerAuthMiddleware(token: metricsToken, key: "metrics.token"))
         }
         metrics.get { _, _ in
+            // The relay's own counters are always there: during a store outage they are the
+            // series that describe it. The gauges read from the store follow when it answers;
+            // defender_relay_store_up says whether it did.
+            var text = relayMetrics.render()
             do {
                 let census = try await store.deliveryCensus()
-                let text = relayMetrics.render()
-                    + AuditMetrics.render(try await store.latestChecks(trendLength: 1))
+                let stored = AuditMetrics.render(try await store.latestChecks(trendLength: 1))
                     + AuditMetrics.render(deliveries: census.counts)
                     + AuditMetrics.render(oldestPendingQueuedAt: census.oldestCreatedAt[.pending], now: RelayClock.now().millisecondsSince1970)
                     + AuditMetrics.render(queued: try await store.queuedDeliveriesByReceiver(), configured: Set(receivers()))
-                return Response(
-                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: text))
-                )
+                text += AuditMetrics.render(storeUp: true) + stored
             } catch {
-                return storeUnavailable(error, logger: logger)
+                logger.warning("store read failed; /metrics has the relay's own metrics only", metadata: ["error": "\(error)"])
+                text += AuditMetrics.render(storeUp: false)
             }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+            )
         }
     }
 

@@ -42,12 +42,23 @@ public enum AuditMetrics {
         return text
     }
 
+    /// `defender_relay_store_up`: 1 when this scrape could read the store, 0 when it could not
+    /// (the store's gauges are then missing from it).
+    public static func render(storeUp: Bool) -> String {
+        """
+            # HELP defender_relay_store_up Whether this scrape could read the store (0: the audit and outbox gauges are missing from it).
+            # TYPE defender_relay_store_up gauge
+            defender_relay_store_up \(storeUp ? 1 : 0)
+
+            """
+    }
+
     /// `defender_relay_outbox_oldest_pending_age_seconds`: how long the oldest pending delivery
     /// has waited (0 when none waits). Growing means a receiver is down or paused: alert on it.
     public static func render(oldestPendingQueuedAt: Int64?, now: Int64) -> String {
         let age = oldestPendingQueuedAt.map { max(0, now - $0) } ?? 0
         return """
-            # HELP defender_relay_outbox_oldest_pending_age_seconds Seconds the oldest pending alert delivery has waited since it was queued (0: none pending).
+            # HELP defender_relay_outbox_oldest_pending_age_seconds Seconds the oldest pending alert delivery has waited since it was queued (0: none pending), whatever its receiver: one this relay no longer names counts too.
             # TYPE defender_relay_outbox_oldest_pending_age_seconds gauge
             defender_relay_outbox_oldest_pending_age_seconds \(Double(age) / 1000)
 

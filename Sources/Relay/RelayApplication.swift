@@ -166,7 +166,7 @@ public func buildRouter(
 
     let sns = router.group(RouterPath(configuration.server.snsPath))
     if let credentials = configuration.server.basicAuth {
-        sns.add(middleware: BasicAuthMiddleware(credentials: credentials))
+        sns.add(middleware: BasicAuthMiddleware(credentials: credentials, metrics: metrics))
     }
     let maxBody = configuration.server.maxBodyBytes
     let messageTypeHeader = HTTPField.Name("x-amz-sns-message-type")!

@@ -17,15 +17,15 @@ public final class RelayMetrics: Sendable {
     static let help: [String: String] = [
         "defender_relay_build_info": "Always 1; the version label says which build runs.",
         "defender_relay_sns_messages_total": "SNS requests by envelope type (unparsed: refused before the type was read) and outcome (accepted, duplicate, refused, deferred).",
-        "defender_relay_sns_refusals_total": "SNS requests answered 4xx, by reason (the error code of the answer). A burst of signature_mismatch or topic_not_allowed is worth a look.",
+        "defender_relay_sns_refusals_total": "SNS requests answered 4xx, by reason (the error code of the answer; bad_credentials: wrong server.basic_auth credentials). A burst of signature_mismatch, topic_not_allowed or bad_credentials is worth a look.",
         "defender_relay_sns_deferrals_total": "SNS requests answered 503 so that SNS retries them, by reason.",
         "defender_relay_certificate_cache_hits_total": "Signing certificate lookups answered from the cache.",
-        "defender_relay_certificate_cache_misses_total": "Signing certificate lookups that needed a fetch (or joined one under way).",
+        "defender_relay_certificate_cache_misses_total": "Signing certificate lookups not answered by a cached certificate: fetched, joined a fetch under way, or refused by a remembered failure or the fetch budget.",
         "defender_relay_certificate_fetches_total": "Signing certificate downloads from AWS, by outcome (ok, failed).",
         "defender_relay_http_request_duration_seconds": "HTTP requests by route (the matched route pattern; unmatched for anything else) and status class.",
-        "defender_relay_store_write_duration_seconds": "Time to commit one group-commit batch of SNS messages, alerts included.",
-        "defender_relay_ingest_batch_size": "SNS messages committed together in one store transaction.",
-        "defender_relay_deliveries_total": "Alert delivery attempts by receiver and outcome (delivered, retry, dead).",
+        "defender_relay_store_write_duration_seconds": "Time to commit one group-commit batch of SNS messages, alerts included (committed batches only).",
+        "defender_relay_ingest_batch_size": "SNS messages committed together in one store transaction (committed batches only).",
+        "defender_relay_delivery_attempts_total": "Alert delivery attempts whose outcome the outbox recorded, by receiver and outcome (delivered, retry, dead).",
         "defender_relay_delivery_latency_seconds": "Time from an alert being queued to its delivery, by receiver.",
     ]
 
@@ -83,7 +83,7 @@ public final class RelayMetrics: Sendable {
 
     /// One attempt to deliver an alert; `queuedAt` and `now` in ms, for the latency of a delivered one.
     func recordDelivery(receiver: String, outcome: String, queuedAt: Int64, now: Int64) {
-        counter("defender_relay_deliveries_total", [("receiver", receiver), ("outcome", outcome)]).increment()
+        counter("defender_relay_delivery_attempts_total", [("receiver", receiver), ("outcome", outcome)]).increment()
         if outcome == "delivered" {
             Timer(label: "defender_relay_delivery_latency_seconds", dimensions: [("receiver", receiver)], factory: factory)
                 .recordMilliseconds(max(0, now - queuedAt))

@@ -4,8 +4,8 @@ import Logging
 
 /// Every request: its duration in `defender_relay_http_request_duration_seconds` (by the matched
 /// route pattern, never the raw path, so an attacker cannot mint label values) and one access-log
-/// line (method, path without its query, status, duration, SNS message id). Never a body, a
-/// header or a query string: those can hold secrets.
+/// line (method, path without its query, status, duration, and the MessageId of an accepted SNS
+/// message). Never a body, a header or a query string: those can hold secrets.
 struct RequestObserver<Context: RequestContext>: RouterMiddleware {
     let metrics: RelayMetrics
     let logger: Logger
@@ -18,7 +18,9 @@ struct RequestObserver<Context: RequestContext>: RouterMiddleware {
         let started = ContinuousClock.now
         do {
             var response = try await next(request, context)
-            let messageID = response.headers[Self.messageIDField]
+            // Only a message that was accepted (so verified) is named: a forger could otherwise
+            // plant lines carrying someone else's MessageId.
+            let messageID = (200..<300).contains(response.status.code) ? response.headers[Self.messageIDField] : nil
             response.headers[Self.messageIDField] = nil
             observe(request, route: context.endpointPath, status: response.status.code, started: started, messageID: messageID)
             return response
@@ -32,7 +34,9 @@ struct RequestObserver<Context: RequestContext>: RouterMiddleware {
     private func observe(_ request: Request, route: String?, status: Int, started: ContinuousClock.Instant, messageID: String?) {
         let elapsed = ContinuousClock.now - started
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        metrics.recordRequest(route: route ?? "unmatched", status: status, nanoseconds: nanoseconds)
+        // Hummingbird names the route of an unmatched request "NotFound".
+        let pattern = route.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
+        metrics.recordRequest(route: pattern, status: status, nanoseconds: nanoseconds)
         var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue.prefix(16))",
             "path": "\(request.uri.path.prefix(256))",
@@ -41,7 +45,7 @@ struct RequestObserver<Context: RequestContext>: RouterMiddleware {
         ]
         if let messageID { metadata["message_id"] = "\(messageID)" }
         // Probes and scrapes come every few seconds: answered, they are logged at debug only.
-        let routine = (200..<300).contains(status) && ["/healthz", "/readyz", "/metrics"].contains(route ?? "")
+        let routine = (200..<300).contains(status) && ["/healthz", "/readyz", "/metrics"].contains(pattern)
         logger.log(level: routine ? .debug : .info, "request", metadata: metadata)
     }
 }

@@ -1,5 +1,6 @@
 import Alerts
 import Foundation
+import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
@@ -42,6 +43,10 @@ struct RelayMetricsTests {
             #expect(malformed.status == .badRequest)
             let large = try await client.post("/sns", headers: [.contentType: "text/plain"], body: Array(repeating: UInt8(ascii: "a"), count: 600_000))
             #expect(large.status == .contentTooLarge)
+            // Paths nobody routes share one label value: a scanner cannot mint series.
+            for path in ["/nope", "/wp-admin/\(UUID().uuidString)", "/api/v2/x"] {
+                #expect(try await client.get(path).status == .notFound)
+            }
             let response = try await client.get("/metrics")
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
@@ -69,6 +74,8 @@ struct RelayMetricsTests {
         #expect(value("defender_relay_store_write_duration_seconds_count") == 4)
         #expect(value(#"defender_relay_http_request_duration_seconds_count{route="/sns",status_class="2xx"}"#) == 4)
         #expect(value(#"defender_relay_http_request_duration_seconds_count{route="/sns",status_class="4xx"}"#) == 5)
+        #expect(value(#"defender_relay_http_request_duration_seconds_count{route="unmatched",status_class="4xx"}"#) == 3)
+        #expect(!text.contains("wp-admin") && !text.contains("NotFound"))
         #expect(value("defender_relay_outbox_oldest_pending_age_seconds") == 0)
         #expect(value(#"defender_relay_deliveries{state="dead"}"#) == 0)
 
@@ -87,8 +94,8 @@ struct RelayMetricsTests {
             let text = try await eventually("both alerts to be delivered and dead-lettered") { () -> String? in
                 let text = String(buffer: try await client.get("/metrics", headers: [.authorization: "Bearer delivery-test-token-0123456789"]).body)
                 let samples = Self.samples(text)
-                guard samples[#"defender_relay_deliveries_total{receiver="good",outcome="delivered"}"#] == 2,
-                      samples[#"defender_relay_deliveries_total{receiver="refusing",outcome="dead"}"#] == 2 else { return nil }
+                guard samples[#"defender_relay_delivery_attempts_total{receiver="good",outcome="delivered"}"#] == 2,
+                      samples[#"defender_relay_delivery_attempts_total{receiver="refusing",outcome="dead"}"#] == 2 else { return nil }
                 return text
             }
             let samples = Self.samples(text)
@@ -98,6 +105,54 @@ struct RelayMetricsTests {
             #expect(samples[#"defender_relay_deliveries_queued{receiver="good",configured="true"}"#] == 0)
             try Self.promtoolAccepts(text)
             _ = harness
+        }
+    }
+
+    /// SNS's first, credential-less request is a protocol step, not a refusal; wrong
+    /// credentials are (someone guessing).
+    @Test func wrongBasicAuthCredentialsAreCountedTheChallengeIsNot() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let harness = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake) {
+            $0.server.basicAuth = .init(username: "sns", password: "correct-horse")
+        })
+        try await harness.run { client in
+            #expect(try await client.post("/sns", headers: [.contentType: "text/plain"], body: Array("{}".utf8)).status == .unauthorized)
+            for guess in ["sns:wrong", "admin:admin"] {
+                let header = "Basic " + Data(guess.utf8).base64EncodedString()
+                #expect(try await client.post("/sns", headers: [.authorization: header], body: Array("{}".utf8)).status == .unauthorized)
+            }
+            let samples = Self.samples(String(buffer: try await client.get("/metrics").body))
+            #expect(samples[#"defender_relay_sns_refusals_total{reason="bad_credentials"}"#] == 2)
+            #expect(samples[#"defender_relay_sns_messages_total{type="unparsed",outcome="refused"}"#] == 2)
+        }
+    }
+
+    /// With the store unreadable, a scrape still answers 200 with the relay's own metrics (the
+    /// series that describe the outage) and says so in `defender_relay_store_up`.
+    @Test func aStoreOutageKeepsTheRelaysOwnMetrics() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let harness = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake))
+        try await harness.run { client in
+            let url = try fake.publish(.shared)
+            #expect(try await client.postSNS(try notification(url, message: #"{"n":1}"#)).status == .ok)
+            let before = Self.samples(String(buffer: try await client.get("/metrics").body))
+            #expect(before["defender_relay_store_up"] == 1)
+            #expect(before[#"defender_relay_deliveries{state="dead"}"#] == 0)
+
+            let saboteur = try DatabaseQueue(path: harness.databasePath)
+            try await saboteur.write { db in try db.execute(sql: "DROP TABLE deliveries") }
+            try saboteur.close()
+            let response = try await client.get("/metrics")
+            #expect(response.status == .ok)
+            let text = String(buffer: response.body)
+            let during = Self.samples(text)
+            #expect(during["defender_relay_store_up"] == 0)
+            #expect(during[#"defender_relay_sns_messages_total{type="Notification",outcome="accepted"}"#] == 1)
+            #expect(during[#"defender_relay_deliveries{state="dead"}"#] == nil)
+            #expect(!text.contains("no such table"))
+            try Self.promtoolAccepts(text)
         }
     }
 
