@@ -24,8 +24,13 @@ public final class AlertDelivery: Service, Sendable {
         self.logger = logger
     }
 
-    /// The receivers whose lanes run now.
-    public var receivers: [String] { state.withLock { $0.current?.receivers ?? [] } }
+    /// The receivers whose lanes run now, or are about to (the newest generation handed over).
+    public var receivers: [String] {
+        state.withLock { state in
+            if let next = state.pending.last { return next?.receivers ?? [] }
+            return state.current?.receivers ?? []
+        }
+    }
 
     /// Replaces the workers (nil: no receivers any more).
     public func replace(with next: DeliveryService?) {
