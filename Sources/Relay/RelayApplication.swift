@@ -93,6 +93,15 @@ public func buildDeliveryService(configuration: RelayConfiguration, dependencies
     )
 }
 
+/// Deletes what the retention settings no longer keep; never a delivered alert younger than the
+/// longest route `repeat_interval`, which repeats are judged by.
+func buildRetention(configuration: RelayConfiguration, dependencies: RelayDependencies) -> RetentionService {
+    RetentionService(
+        store: dependencies.store, storage: configuration.storage,
+        longestRepeatIntervalSeconds: configuration.routes.compactMap(\.repeatIntervalSeconds).max(), clock: dependencies.clock, logger: dependencies.logger
+    )
+}
+
 /// Everything `serve` runs, built from one configuration: the HTTP application and the
 /// long-running parts beside it. Receivers, routes and alert settings can be replaced while it
 /// runs (`reload`); the rest needs a restart.
@@ -108,10 +117,7 @@ public struct RelayComponents: Sendable {
         routing = AlertRouting(try buildPlanner(configuration: configuration))
         ingest = try buildIngest(configuration: configuration, dependencies: dependencies, routing: routing)
         delivery = AlertDelivery(buildDeliveryService(configuration: configuration, dependencies: dependencies), logger: dependencies.logger)
-        retention = RetentionService(
-            store: dependencies.store, storage: configuration.storage,
-            longestRepeatIntervalSeconds: configuration.routes.compactMap(\.repeatIntervalSeconds).max(), clock: dependencies.clock, logger: dependencies.logger
-        )
+        retention = buildRetention(configuration: configuration, dependencies: dependencies)
         self.configuration = configuration
         self.dependencies = dependencies
     }
@@ -175,15 +181,13 @@ public func buildRouter(
     let rawDeliveryHeader = HTTPField.Name("x-amz-sns-rawdelivery")!
     sns.post { request, _ -> Response in
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBody {
-            metrics.recordSNS(IngestResult(status: 413, code: "body_too_large"))
-            return tooLarge(maxBody)
+            return tooLarge(maxBody, metrics: metrics)
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBody)
         } catch is NIOTooManyBytesError {
-            metrics.recordSNS(IngestResult(status: 413, code: "body_too_large"))
-            return tooLarge(maxBody)
+            return tooLarge(maxBody, metrics: metrics)
         }
         let result = await ingest.handle(
             body: Array(buffer: body),
@@ -203,8 +207,10 @@ public func buildRouter(
     return router
 }
 
-private func tooLarge(_ limit: Int) -> Response {
-    JSONResponse.problem(status: .contentTooLarge, code: "body_too_large", detail: "The body is larger than server.max_body_bytes (\(limit) bytes).")
+/// 413, counted as a refusal like every other answer of the SNS endpoint.
+private func tooLarge(_ limit: Int, metrics: RelayMetrics) -> Response {
+    metrics.recordSNS(IngestResult(status: 413, code: "body_too_large"))
+    return JSONResponse.problem(status: .contentTooLarge, code: "body_too_large", detail: "The body is larger than server.max_body_bytes (\(limit) bytes).")
 }
 
 /// The whole HTTP application with its neighbours as its own services, ready to run as one
@@ -222,10 +228,7 @@ public func buildApplication(
     // still in flight hand it before it stops.
     let services: [any Service] = [
         ingest.recorder,
-        RetentionService(
-            store: dependencies.store, storage: configuration.storage,
-            longestRepeatIntervalSeconds: configuration.routes.compactMap(\.repeatIntervalSeconds).max(), clock: dependencies.clock, logger: dependencies.logger
-        ),
+        buildRetention(configuration: configuration, dependencies: dependencies),
     ] + ((delivery ?? buildDeliveryService(configuration: configuration, dependencies: dependencies)).map { [$0] } ?? [])
     return httpApplication(router: router, configuration: configuration, services: services, logger: dependencies.logger, onServerRunning: onServerRunning)
 }

@@ -248,6 +248,15 @@ struct ConfigNode {
         return values
     }
 
+    /// The content of the secret file `path`, its problem named with this key.
+    private func secret(at path: String) throws(ConfigurationError) -> String {
+        do {
+            return try sources.readFile(path)
+        } catch {
+            throw .unreadableSecretFile(key: key, path: path, reason: error.reason)
+        }
+    }
+
     /// Replaces each `${file:PATH}` in an environment variable's value, and nothing else.
     private func substituteFiles(_ text: String) throws(ConfigurationError) -> String {
         var result = ""
@@ -263,11 +272,7 @@ struct ConfigNode {
             guard ConfigurationSources.secretMounts.contains(where: { path.hasPrefix($0) }), !path.split(separator: "/").contains("..") else {
                 throw .unreadableSecretFile(key: key, path: path, reason: "inside an environment variable's value only files under \(ConfigurationSources.secretMounts.joined(separator: " or ")) are read")
             }
-            do {
-                result += try sources.readFile(path)
-            } catch {
-                throw .unreadableSecretFile(key: key, path: path, reason: error.reason)
-            }
+            result += try secret(at: path)
             rest = rest[rest.index(after: end)...]
         }
         return result + rest
@@ -287,11 +292,7 @@ struct ConfigNode {
             let expression = rest[start.upperBound..<end]
             if expression.hasPrefix("file:") {
                 let path = String(expression.dropFirst("file:".count))
-                do {
-                    result += try sources.readFile(path)
-                } catch {
-                    throw .unreadableSecretFile(key: key, path: path, reason: error.reason)
-                }
+                result += try secret(at: path)
                 rest = rest[rest.index(after: end)...]
                 continue
             }

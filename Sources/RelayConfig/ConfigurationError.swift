@@ -26,7 +26,7 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// One error for a list of them: the error itself when there is one.
-    static func combining(_ errors: [ConfigurationError]) -> ConfigurationError? {
+    public static func combining(_ errors: [ConfigurationError]) -> ConfigurationError? {
         switch errors.count {
         case 0: nil
         case 1: errors[0]

@@ -64,6 +64,12 @@ extension RelayConfiguration {
         try parse(yaml: try readFile(path), sources: ConfigurationSources(environment: environment))
     }
 
+    /// Reads a configuration file and checks it whole (`config check`, `serve`, a reload):
+    /// throws only when the file cannot be read.
+    public static func check(path: String, environment: [String: String]) throws(ConfigurationError) -> ConfigurationCheck {
+        check(yaml: try readFile(path), sources: ConfigurationSources(environment: environment))
+    }
+
     /// The text of a configuration file.
     public static func readFile(_ path: String) throws(ConfigurationError) -> String {
         do {

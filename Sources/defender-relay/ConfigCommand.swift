@@ -18,14 +18,13 @@ struct ConfigCommand: ParsableCommand {
         @Argument(help: "The YAML configuration file.") var file: String
 
         func run() throws {
-            let text: String
+            let report: ConfigurationCheck
             do {
-                text = try RelayConfiguration.readFile(file)
+                report = try RelayConfiguration.check(path: file, environment: ProcessInfo.processInfo.environment)
             } catch {
                 print("error: \(error)")
                 throw ExitCode.failure
             }
-            let report = RelayConfiguration.check(yaml: text, sources: ConfigurationSources(environment: ProcessInfo.processInfo.environment))
             var errors = report.errors.map { "\($0)" }
             if let configuration = report.configuration {
                 // Templates are read and parsed as `serve` would.

@@ -17,12 +17,17 @@ struct ConfigurationOptions: ParsableArguments {
     }
 
     func load() throws -> RelayConfiguration {
-        let environment = ProcessInfo.processInfo.environment
-        guard let path else {
-            return RelayConfiguration()
-        }
-        do {
-            return try RelayConfiguration.load(path: path, environment: environment)
+        try loadChecked().configuration
+    }
+
+    /// The configuration with the warnings `config check` would give (a receiver no route
+    /// uses, ...), from one reading of the file.
+    func loadChecked() throws -> (configuration: RelayConfiguration, warnings: [ConfigurationWarning]) {
+        guard let path else { return (RelayConfiguration(), []) }
+        do throws(ConfigurationError) {
+            let report = try RelayConfiguration.check(path: path, environment: ProcessInfo.processInfo.environment)
+            if let error = ConfigurationError.combining(report.errors) { throw error }
+            return (report.configuration ?? RelayConfiguration(), report.warnings)
         } catch {
             throw CommandFailure(error.description)
         }

@@ -18,15 +18,11 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let configuration = try options.load()
+        let (configuration, warnings) = try options.loadChecked()
         let logger = RelayLogging.bootstrap(configuration.log)
         OpenFileLimit.raise(toFit: configuration.server.maxConnections, logger: logger)
-        if let path = options.path {
-            // The same warnings `config check` gives (no error: the file loaded).
-            let check = RelayConfiguration.check(yaml: try RelayConfiguration.readFile(path), sources: ConfigurationSources(environment: ProcessInfo.processInfo.environment))
-            for warning in check.warnings {
-                logger.warning("configuration: \(warning)")
-            }
+        for warning in warnings {
+            logger.warning("configuration: \(warning)")
         }
         // One ServiceGroup runs every long-running part. They start together (what needs the
         // schema waits for the store) and stop in reverse order: the reloader, the HTTP server
@@ -98,7 +94,7 @@ struct ConfigurationReloader: Service {
     private func reload(_ path: String, running: RelayConfiguration) -> RelayConfiguration {
         let report: ConfigurationCheck
         do {
-            report = RelayConfiguration.check(yaml: try RelayConfiguration.readFile(path), sources: ConfigurationSources(environment: ProcessInfo.processInfo.environment))
+            report = try RelayConfiguration.check(path: path, environment: ProcessInfo.processInfo.environment)
         } catch {
             logger.error("configuration not reloaded; the running configuration stays", metadata: ["error": "\(error)"])
             return running
