@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates Sources/DeviceDefender/CheckCatalog+Known.swift from docs/device-defender-checks.json
-(a compilation of AWS's audit-check documentation: names, aliases, severities, descriptions).
+(a compilation of AWS's audit-check documentation: names, aliases, severities, descriptions,
+remediations, documentation pages).
 Run it after editing the JSON; review the diff like any other code change."""
 import json
 import os
@@ -27,6 +28,7 @@ for check in sorted(data["checks"], key=lambda c: c["name"]):
     lines.append(f"            severity: .{check['severity'].lower()},")
     lines.append(f"            title: {quote(check['title'])},")
     lines.append(f"            description: {quote(check['description'])},")
+    lines.append(f"            remediation: {quote(check['remediation'])},")
     lines.append(f"            resourceType: {quote(check.get('resource_type', ''))},")
     lines.append(f"            documentationPage: {quote(check.get('doc_page', ''))}")
     lines.append("        ),")

@@ -9,6 +9,7 @@ extension CheckCatalog {
             severity: .critical,
             title: "Authenticated Cognito role overly permissive",
             description: "A policy on an authenticated Cognito identity pool role grants broad IoT thing-admin or non-thing admin actions.",
+            remediation: "Narrow the authenticated role to what devices need: test a compliant role on a new identity pool, then attach it to this pool.",
             resourceType: "COGNITO_IDENTITY_POOL",
             documentationPage: "audit-chk-auth-cognito-role-permissive"
         ),
@@ -18,6 +19,7 @@ extension CheckCatalog {
             severity: .medium,
             title: "CA certificate expiring",
             description: "A CA certificate expires within 30 days or has expired.",
+            remediation: "Register a new CA certificate, confirm it can sign device certificates, then mark the old one INACTIVE with UpdateCACertificate.",
             resourceType: "CA_CERTIFICATE",
             documentationPage: "audit-chk-ca-cert-approaching-expiration"
         ),
@@ -27,6 +29,7 @@ extension CheckCatalog {
             severity: .critical,
             title: "CA certificate key quality",
             description: "A registered CA certificate has a weak or known-vulnerable key.",
+            remediation: "Mark the CA certificate INACTIVE with UpdateCACertificate, then review the device certificates it signed and revoke suspect ones.",
             resourceType: "CA_CERTIFICATE",
             documentationPage: "audit-chk-ca-cert-key-quality"
         ),
@@ -36,6 +39,7 @@ extension CheckCatalog {
             severity: .high,
             title: "Conflicting MQTT client IDs",
             description: "Multiple devices connect using the same MQTT client ID.",
+            remediation: "Register each device as its own thing and connect with the thing name (or a UUID) as client ID, so no two devices share one.",
             resourceType: "CLIENT_ID",
             documentationPage: "audit-chk-conflicting-client-ids"
         ),
@@ -45,6 +49,7 @@ extension CheckCatalog {
             severity: .low,
             title: "Device certificate age",
             description: "A device certificate has been active for at least CERT_AGE_THRESHOLD_IN_DAYS (30-3652, default 365); disabled by default.",
+            remediation: "Rotate the certificate: provision a new one for the device, confirm the device connects with it, then deactivate and detach the old one.",
             resourceType: "DEVICE_CERTIFICATE",
             documentationPage: "device-certificate-age-check"
         ),
@@ -54,6 +59,7 @@ extension CheckCatalog {
             severity: .medium,
             title: "Device certificate expiring",
             description: "A device certificate expires within 30 days (configurable via CERT_EXPIRATION_THRESHOLD_IN_DAYS) or has expired.",
+            remediation: "Provision a new certificate for the device, confirm the device connects with it, then mark the old one INACTIVE and detach it.",
             resourceType: "DEVICE_CERTIFICATE",
             documentationPage: "audit-chk-device-cert-approaching-expiration"
         ),
@@ -63,6 +69,7 @@ extension CheckCatalog {
             severity: .critical,
             title: "Device certificate key quality",
             description: "A device certificate has a weak or known-vulnerable key.",
+            remediation: "Provision a new certificate with a key from unaffected software or TPM firmware, confirm the device connects, then revoke the old one.",
             resourceType: "DEVICE_CERTIFICATE",
             documentationPage: "audit-chk-device-cert-key-quality"
         ),
@@ -72,6 +79,7 @@ extension CheckCatalog {
             severity: .critical,
             title: "Device certificate shared",
             description: "Multiple concurrent connections authenticate with the same X.509 certificate.",
+            remediation: "Give each device its own certificate: provision new certificates for the devices sharing one, then revoke the shared one.",
             resourceType: "DEVICE_CERTIFICATE",
             documentationPage: "audit-chk-device-cert-shared"
         ),
@@ -81,6 +89,7 @@ extension CheckCatalog {
             severity: .critical,
             title: "Intermediate CA revoked for active device certificates",
             description: "Device certificates are still active although an intermediate CA in their chain was revoked.",
+            remediation: "Provision the affected devices new certificates signed by a different CA, confirm they connect, then revoke the old certificates.",
             resourceType: "DEVICE_CERTIFICATE",
             documentationPage: "audit-chk-active-intermediary-device-revoked-CA"
         ),
@@ -90,6 +99,7 @@ extension CheckCatalog {
             severity: .critical,
             title: "AWS IoT policies overly permissive",
             description: "An IoT policy grants MQTT, shadow or job-execution access over a broad set of devices (e.g. wildcard resources).",
+            remediation: "Create a policy version scoped to each device's own resources (policy variables), set it as default, and confirm devices still connect.",
             resourceType: "IOT_POLICY",
             documentationPage: "audit-chk-iot-policy-permissive"
         ),
@@ -98,7 +108,8 @@ extension CheckCatalog {
             aliases: ["IOT_POLICY_POTENTIAL_MIS_CONFIGURATION_CHECK"],
             severity: .medium,
             title: "AWS IoT policy potentially misconfigured",
-            description: "An IoT policy uses MQTT wildcards (+ or #) in Deny statements, which IoT policies treat literally, possibly leaving access open.",
+            description: "An IoT policy may allow more than intended: its Deny statements use MQTT wildcards (+ or #), which IoT policies treat literally, or miss topics reachable through wildcard topic filters.",
+            remediation: "Deny protected topics with * rather than + or #, for iot:Receive as well as iot:Subscribe; suppress the finding if it is a false positive.",
             resourceType: "IOT_POLICY",
             documentationPage: "audit-chk-iot-misconfigured-policies"
         ),
@@ -108,6 +119,7 @@ extension CheckCatalog {
             severity: .medium,
             title: "Role alias allows access to unused services",
             description: "The IAM role behind an IoT role alias grants services the device has not used in the past year.",
+            remediation: "Remove access to services the devices have not used from the IAM role behind the role alias.",
             resourceType: "ROLE_ALIAS",
             documentationPage: "audit-chk-role-alias-unused-svcs"
         ),
@@ -117,6 +129,7 @@ extension CheckCatalog {
             severity: .critical,
             title: "Role alias overly permissive",
             description: "Temporary credentials from an IoT role alias grant admin, security-auditing or broad IoT access.",
+            remediation: "Limit the IAM role behind the role alias to the actions and resources its devices need; remove admin and security-auditing access.",
             resourceType: "ROLE_ALIAS",
             documentationPage: "audit-chk-iot-role-alias-permissive"
         ),
@@ -126,6 +139,7 @@ extension CheckCatalog {
             severity: .low,
             title: "Logging disabled",
             description: "AWS IoT logging to CloudWatch (V1 and V2) is not enabled.",
+            remediation: "Enable AWS IoT logging to CloudWatch Logs, for example by applying the ENABLE_IOT_LOGGING mitigation action.",
             resourceType: "ACCOUNT_SETTINGS",
             documentationPage: "audit-chk-logging-disabled"
         ),
@@ -135,6 +149,7 @@ extension CheckCatalog {
             severity: .critical,
             title: "Revoked CA certificate still active",
             description: "A CA certificate revoked by its issuer is still ACTIVE or PENDING_TRANSFER in AWS IoT.",
+            remediation: "Mark the CA certificate INACTIVE (UpdateCACertificate), then revoke suspect device certificates registered since its revocation.",
             resourceType: "CA_CERTIFICATE",
             documentationPage: "audit-chk-revoked-ca-cert"
         ),
@@ -144,6 +159,7 @@ extension CheckCatalog {
             severity: .medium,
             title: "Revoked device certificate still active",
             description: "A device certificate on its CA's revocation list is still active in AWS IoT.",
+            remediation: "Check whether the certificate was compromised, provision the device a new certificate, then mark the old one REVOKED and detach it.",
             resourceType: "DEVICE_CERTIFICATE",
             documentationPage: "audit-chk-revoked-device-cert"
         ),
@@ -153,6 +169,7 @@ extension CheckCatalog {
             severity: .critical,
             title: "Unauthenticated Cognito role overly permissive",
             description: "A policy on an unauthenticated Cognito identity pool role grants IoT admin or broad data-plane actions.",
+            remediation: "Limit the unauthenticated role to thing-specific topics, shadows and jobs: test a compliant role on a new pool, then attach it to this pool.",
             resourceType: "COGNITO_IDENTITY_POOL",
             documentationPage: "audit-chk-unauth-cognito-role-permissive"
         ),

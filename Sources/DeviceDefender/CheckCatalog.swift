@@ -7,18 +7,26 @@ public struct AuditCheckDefinition: Sendable, Equatable {
     public let severity: Severity
     public let title: String
     public let description: String
+    /// One sentence on what an operator should do about a non-compliant finding of this check.
+    public let remediation: String
     public let resourceType: String
     /// The page under docs.aws.amazon.com/iot-device-defender/latest/devguide/.
     public let documentationPage: String
 
-    public init(name: String, aliases: [String], severity: Severity, title: String, description: String, resourceType: String, documentationPage: String) {
+    public init(name: String, aliases: [String], severity: Severity, title: String, description: String, remediation: String, resourceType: String, documentationPage: String) {
         self.name = name
         self.aliases = aliases
         self.severity = severity
         self.title = title
         self.description = description
+        self.remediation = remediation
         self.resourceType = resourceType
         self.documentationPage = documentationPage
+    }
+
+    /// The check's page in the AWS IoT Device Defender Developer Guide.
+    public var documentationURL: String {
+        "https://docs.aws.amazon.com/iot-device-defender/latest/devguide/\(documentationPage).html"
     }
 }
 
