@@ -7,18 +7,27 @@ public struct AlertBuilder: Sendable {
     /// AWS IoT console (`alerts.console_url`).
     public var consoleURLTemplate: String
     public var catalog: CheckCatalog
+    /// Account ids to the names people know them by (`accounts:`).
+    public var accountAliases: [String: String]
 
     public static let defaultConsoleURLTemplate = "https://{region}.console.aws.amazon.com/iot/home?region={region}#/dd/audit/results/{taskId}"
 
-    public init(consoleURLTemplate: String = AlertBuilder.defaultConsoleURLTemplate, catalog: CheckCatalog = .known) {
+    public init(consoleURLTemplate: String = AlertBuilder.defaultConsoleURLTemplate, catalog: CheckCatalog = .known, accountAliases: [String: String] = [:]) {
         self.consoleURLTemplate = consoleURLTemplate
         self.catalog = catalog
+        self.accountAliases = accountAliases
     }
 
     /// The region of an SNS topic ARN (`arn:aws:sns:REGION:ACCOUNT:NAME`).
     public static func region(ofTopic topicARN: String) -> String? {
         let parts = topicARN.split(separator: ":", omittingEmptySubsequences: false)
         return parts.count >= 6 && !parts[3].isEmpty ? String(parts[3]) : nil
+    }
+
+    /// The account of an SNS topic ARN: Detect events do not name their account, the topic does.
+    public static func account(ofTopic topicARN: String) -> String? {
+        let parts = topicARN.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count >= 6 && parts[4].count == 12 ? String(parts[4]) : nil
     }
 
     public func audit(_ audit: AuditNotification, change: AuditChange, topicARN: String) -> Alert {
@@ -54,6 +63,8 @@ public struct AlertBuilder: Sendable {
 
         let fresh = findings.filter { $0.change == .new || $0.change == .worse }
         let nonCompliant = findings.filter { $0.change == .new || $0.change == .worse || $0.change == .known }
+        let resolved = findings.filter { $0.change == .resolved }
+        let failed = findings.filter { $0.change == .failed }
         let severity = (fresh.isEmpty ? nonCompliant : fresh).map(\.severity).max() ?? .unknown
         let name = audit.scheduledAuditName ?? "On-demand audit"
         let title: String
@@ -64,77 +75,119 @@ public struct AlertBuilder: Sendable {
         case .completed: title = "\(name): \(nonCompliant.count) non-compliant check\(nonCompliant.count == 1 ? "" : "s")"
         }
         var summaryParts: [String] = []
-        if !fresh.isEmpty {
-            let worst = fresh[0]
-            summaryParts.append("\(fresh.count) new or worse (\(worst.severity.rawValue) \(worst.checkName): \(worst.nonCompliantResources) resource\(worst.nonCompliantResources == 1 ? "" : "s"))")
-        }
+        let newCount = fresh.filter { $0.change == .new }.count
+        if newCount > 0 { summaryParts.append("\(newCount) new") }
+        if fresh.count > newCount { summaryParts.append("\(fresh.count - newCount) worse") }
         let known = nonCompliant.count - fresh.count
         if known > 0 { summaryParts.append("\(known) known") }
-        let resolved = findings.filter { $0.change == .resolved }.count
-        if resolved > 0 { summaryParts.append("\(resolved) resolved") }
-        let failed = findings.filter { $0.change == .failed }.count
-        if failed > 0 { summaryParts.append("\(failed) did not run") }
-        let summary = "Device Defender " + title + (summaryParts.isEmpty ? "" : " — " + summaryParts.joined(separator: ", "))
+        let better = findings.filter { $0.change == .better }.count
+        if better > 0 { summaryParts.append("\(better) better") }
+        if !resolved.isEmpty { summaryParts.append("\(resolved.count) resolved") }
+        if !failed.isEmpty { summaryParts.append("\(failed.count) did not run") }
+        let summary = "\(audit.nonCompliantChecksCount) of \(audit.totalChecksCount) checks non-compliant" + (summaryParts.isEmpty ? "" : ": " + summaryParts.joined(separator: ", "))
 
-        let region = Self.region(ofTopic: topicARN)
+        let region = audit.region ?? Self.region(ofTopic: topicARN)
+        let alias = accountAliases[audit.accountID]
         var facts = [
-            Alert.Fact(label: "Account", value: audit.accountID),
+            Alert.Fact(label: "Account", value: alias.map { "\($0) (\(audit.accountID))" } ?? audit.accountID),
+            Alert.Fact(label: "Region", value: region ?? "unknown"),
             Alert.Fact(label: "Audit", value: audit.scheduledAuditName ?? "on demand"),
+            Alert.Fact(label: "Ran", value: AlertText.utcTime(audit.taskStartTime)),
+            Alert.Fact(label: "Previous run", value: change.previousTaskStartTime.map(AlertText.utcTime) ?? (change.isFirstRun ? "first run of this schedule" : "unknown")),
+            Alert.Fact(label: "Checks", value: "\(audit.nonCompliantChecksCount) non-compliant, \(audit.compliantChecksCount) compliant, \(audit.failedChecksCount + audit.canceledChecksCount) did not run, of \(audit.totalChecksCount)"),
             Alert.Fact(label: "Task", value: audit.taskID),
-            Alert.Fact(label: "Checks", value: "\(audit.nonCompliantChecksCount) non-compliant, \(audit.compliantChecksCount) compliant, \(audit.failedChecksCount) failed of \(audit.totalChecksCount)"),
         ]
-        if let previous = change.previousTaskID { facts.append(Alert.Fact(label: "Compared with", value: previous)) }
+        if audit.scheduledAuditName == nil, change.isFirstRun { facts[4].value = "first on-demand audit of this account and region" }
         let fingerprint = ([audit.seriesKey, audit.taskStatus.rawValue] + nonCompliant.map { "\($0.checkName)=\($0.nonCompliantResources)" }.sorted()).joined(separator: "|")
-        return Alert(
-            kind: .audit, id: "audit:\(audit.taskID)", title: "Device Defender audit: " + title, summary: summary, severity: severity,
-            topicARN: topicARN, region: region, accountID: audit.accountID, link: link(region: region, taskID: audit.taskID),
-            occurredAt: audit.taskStartTime, facts: facts, findings: findings,
+        var alert = Alert(
+            kind: .audit, id: "audit:\(audit.taskID)", title: "Device Defender audit: " + title, headline: "", summary: summary, severity: severity,
+            topicARN: topicARN, region: region, accountID: audit.accountID, accountAlias: alias, link: link(region: region, taskID: audit.taskID),
+            occurredAt: audit.taskStartTime, previousRunAt: change.previousTaskStartTime, facts: facts, findings: findings,
             attributes: .init(
                 taskStatus: audit.taskStatus.rawValue, taskType: audit.taskType.rawValue, scheduledAuditName: audit.scheduledAuditName,
                 checkNames: nonCompliant.map(\.checkName), nonCompliantChecks: nonCompliant.count, hasNewFindings: !fresh.isEmpty,
-                eventType: nil, securityProfileName: nil, fingerprint: fingerprint
+                eventType: nil, securityProfileName: nil, fingerprint: fingerprint, resolvedCheckNames: resolved.map(\.checkName),
+                resolvedSeverity: resolved.map(\.severity).max()
             )
         )
+        alert.headline = AlertHeadline.audit(alert, status: audit.taskStatus, scheduledAuditName: audit.scheduledAuditName)
+        return alert
     }
 
-    public func detect(_ violation: DetectViolation, topicARN: String) -> Alert {
-        let verb: String = switch violation.eventType {
-        case .inAlarm: "in alarm"
-        case .alarmCleared: "cleared"
-        case .alarmInvalidated: "invalidated"
-        }
-        var facts = [
-            Alert.Fact(label: "Thing", value: violation.thingName),
-            Alert.Fact(label: "Security profile", value: violation.securityProfileName),
-            Alert.Fact(label: "Behavior", value: violation.behaviorName + (violation.metric.map { " (\($0))" } ?? "")),
-        ]
-        if let criteria = violation.criteria { facts.append(.init(label: "Criteria", value: criteria)) }
-        if let value = violation.metricValue { facts.append(.init(label: "Observed", value: value)) }
-        if let state = violation.verificationState { facts.append(.init(label: "Verification", value: state)) }
+    public func detect(_ violation: DetectViolation, topicARN: String, alarmStartedAt: Int64? = nil) -> Alert {
+        detect([violation], topicARN: topicARN, alarmStartedAt: alarmStartedAt.map { [violation.violationID: $0] } ?? [:])!
+    }
+
+    /// One alert for Detect events of one security profile and behavior with the same event
+    /// type (a group, as `alerts.detect_group_by` gathers them): one message lists every thing
+    /// instead of one message per thing. `alarmStartedAt` holds, by violationId, when the alarm
+    /// that a clearing ends began (for "lasted 2h 5m"). Nil for no violations.
+    public func detect(_ violations: [DetectViolation], topicARN: String, alarmStartedAt: [String: Int64] = [:]) -> Alert? {
+        guard let first = violations.first else { return nil }
+        let sorted = violations.sorted { ($0.eventTime, $0.thingName, $0.violationID) < ($1.eventTime, $1.thingName, $1.violationID) }
         let region = Self.region(ofTopic: topicARN)
-        let title = "Device Defender Detect: \(violation.thingName) \(verb) (\(violation.behaviorName))"
-        return Alert(
-            kind: .detect, id: "detect:\(violation.violationID):\(violation.eventType.rawValue):\(violation.eventTime)", title: title,
-            summary: title + (violation.metricValue.map { ", observed \($0)" } ?? "") + (violation.criteria.map { ", criteria \($0)" } ?? ""),
-            severity: violation.eventType == .inAlarm ? .high : .low, topicARN: topicARN, region: region, accountID: nil,
-            link: nil, occurredAt: violation.eventTime,
+        let accountID = Self.account(ofTopic: topicARN)
+        let alias = accountID.flatMap { accountAliases[$0] }
+        let items = sorted.map { violation in
+            Alert.Violation(
+                violationID: violation.violationID, thingName: violation.thingName, eventType: violation.eventType.rawValue, eventTime: violation.eventTime,
+                metricValue: violation.metricValue, alarmStartedAt: alarmStartedAt[violation.violationID]
+            )
+        }
+        let things = Set(sorted.map(\.thingName))
+        let verb: String = switch first.eventType {
+        case .inAlarm: "in alarm"
+        case .alarmCleared: "back to normal"
+        case .alarmInvalidated: "alarm invalidated"
+        }
+        let subject = things.count == 1 ? first.thingName : "\(things.count) things"
+        let title = "Device Defender Detect: \(subject) \(verb) (\(first.securityProfileName) / \(first.behaviorName))"
+        var facts: [Alert.Fact] = []
+        if let accountID { facts.append(.init(label: "Account", value: alias.map { "\($0) (\(accountID))" } ?? accountID)) }
+        if let region { facts.append(.init(label: "Region", value: region)) }
+        if things.count == 1 { facts.append(.init(label: "Thing", value: first.thingName)) }
+        facts.append(.init(label: "Security profile", value: first.securityProfileName))
+        facts.append(.init(label: "Behavior", value: first.behaviorName + (first.metric.map { " (\($0))" } ?? "")))
+        if let criteria = first.criteria { facts.append(.init(label: "Criteria", value: criteria)) }
+        if sorted.count == 1 {
+            if let value = first.metricValue { facts.append(.init(label: "Observed", value: value)) }
+            if let state = first.verificationState { facts.append(.init(label: "Verification", value: state)) }
+        }
+        facts.append(.init(label: sorted.count == 1 ? "At" : "From", value: AlertText.utcTime(sorted.first!.eventTime)))
+        if sorted.count > 1 { facts.append(.init(label: "To", value: AlertText.utcTime(sorted.last!.eventTime))) }
+        if sorted.count == 1, let started = items[0].alarmStartedAt {
+            facts.append(.init(label: "Lasted", value: AlertText.duration(milliseconds: first.eventTime - started)))
+        }
+        let summary = things.count == 1
+            ? "\(first.thingName) \(verb)" + (first.metricValue.map { ", observed \($0)" } ?? "") + (first.criteria.map { ", criteria \($0)" } ?? "")
+            : "\(things.count) things \(verb): " + sorted.prefix(5).map(\.thingName).joined(separator: ", ") + (things.count > 5 ? ", ..." : "")
+        let ids = sorted.map { "\($0.violationID):\($0.eventType.rawValue):\($0.eventTime)" }
+        var alert = Alert(
+            kind: .detect, id: "detect:" + (ids.count == 1 ? ids[0] : "group:" + AlertText.digest(ids.joined(separator: ","))), title: title, headline: "",
+            summary: summary, severity: first.eventType == .inAlarm ? .high : .low, topicARN: topicARN, region: region, accountID: accountID,
+            accountAlias: alias, link: nil, occurredAt: sorted.first!.eventTime, previousRunAt: nil,
             facts: facts, findings: [],
             attributes: .init(
                 taskStatus: nil, taskType: nil, scheduledAuditName: nil, checkNames: [], nonCompliantChecks: 0,
-                hasNewFindings: violation.eventType == .inAlarm, eventType: violation.eventType.rawValue,
-                securityProfileName: violation.securityProfileName,
-                fingerprint: "\(violation.violationID)|\(violation.eventType.rawValue)"
+                hasNewFindings: first.eventType == .inAlarm, eventType: first.eventType.rawValue,
+                securityProfileName: first.securityProfileName,
+                fingerprint: sorted.map { "\($0.violationID)|\($0.eventType.rawValue)" }.joined(separator: ",")
             )
         )
+        alert.violations = items
+        alert.headline = AlertHeadline.detect(alert, verb: verb, subject: subject, profile: first.securityProfileName, behavior: first.behaviorName)
+        return alert
     }
 
     /// `status` is `confirmed`, `pending` or `unsubscribed`.
     public func subscription(topicARN: String, status: String, detail: String?, messageID: String, at: Int64) -> Alert {
         let title = "SNS subscription \(status): \(topicARN)"
         return Alert(
-            kind: .subscription, id: "subscription:\(messageID):\(status)", title: title, summary: title + (detail.map { " — \($0)" } ?? ""),
-            severity: status == "unsubscribed" ? .high : .low, topicARN: topicARN, region: Self.region(ofTopic: topicARN), accountID: nil,
-            link: nil, occurredAt: at, facts: [.init(label: "Topic", value: topicARN), .init(label: "Status", value: status)], findings: [],
+            kind: .subscription, id: "subscription:\(messageID):\(status)", title: title,
+            headline: AlertText.truncate("\(status == "unsubscribed" ? "HIGH" : "INFO"): SNS subscription \(status) · \(topicARN.split(separator: ":").last ?? "")", AlertHeadline.maxCharacters),
+            summary: title + (detail.map { " — \($0)" } ?? ""),
+            severity: status == "unsubscribed" ? .high : .low, topicARN: topicARN, region: Self.region(ofTopic: topicARN), accountID: Self.account(ofTopic: topicARN),
+            accountAlias: Self.account(ofTopic: topicARN).flatMap { accountAliases[$0] }, link: nil, occurredAt: at, previousRunAt: nil, facts: [.init(label: "Topic", value: topicARN), .init(label: "Status", value: status)], findings: [],
             attributes: .init(taskStatus: nil, taskType: nil, scheduledAuditName: nil, checkNames: [], nonCompliantChecks: 0, hasNewFindings: true, eventType: status, securityProfileName: nil, fingerprint: "\(topicARN)|\(status)")
         )
     }
@@ -143,8 +196,11 @@ public struct AlertBuilder: Sendable {
         let excerpt = String(message.prefix(500))
         let title = subject.map { "SNS message: \($0)" } ?? "SNS message that is not a Device Defender payload"
         return Alert(
-            kind: .unrecognized, id: "unrecognized:\(messageID)", title: title, summary: title + " — " + String(excerpt.prefix(200)),
-            severity: .unknown, topicARN: topicARN, region: Self.region(ofTopic: topicARN), accountID: nil, link: nil, occurredAt: at,
+            kind: .unrecognized, id: "unrecognized:\(messageID)", title: title,
+            headline: AlertText.truncate("UNKNOWN: " + (subject.map { "SNS message \"\($0)\"" } ?? "SNS message not from Device Defender") + " · \(topicARN.split(separator: ":").last ?? "")", AlertHeadline.maxCharacters),
+            summary: title + " — " + String(excerpt.prefix(200)),
+            severity: .unknown, topicARN: topicARN, region: Self.region(ofTopic: topicARN), accountID: Self.account(ofTopic: topicARN),
+            accountAlias: Self.account(ofTopic: topicARN).flatMap { accountAliases[$0] }, link: nil, occurredAt: at, previousRunAt: nil,
             facts: [.init(label: "Topic", value: topicARN), .init(label: "Message", value: excerpt), .init(label: "Why not decoded", value: reason)],
             findings: [],
             attributes: .init(taskStatus: nil, taskType: nil, scheduledAuditName: nil, checkNames: [], nonCompliantChecks: 0, hasNewFindings: true, eventType: nil, securityProfileName: nil, fingerprint: messageID)
@@ -152,7 +208,12 @@ public struct AlertBuilder: Sendable {
     }
 
     private func finding(_ name: String, severity: Severity, change: Alert.Finding.Change, current: Int, total: Int, previous: Int?) -> Alert.Finding {
-        Alert.Finding(checkName: name, title: catalog.definition(for: name)?.title, severity: severity, change: change, nonCompliantResources: current, totalResources: total, previousNonCompliantResources: previous, error: nil)
+        let definition = catalog.definition(for: name)
+        return Alert.Finding(
+            checkName: name, title: definition?.title, severity: severity, change: change, nonCompliantResources: current, totalResources: total,
+            previousNonCompliantResources: previous, error: nil, meaning: definition?.description, remediation: definition?.remediation,
+            documentationURL: definition?.documentationURL
+        )
     }
 
     private func link(region: String?, taskID: String) -> String? {

@@ -1,3 +1,4 @@
+import Foundation
 import DeviceDefender
 
 /// One routing rule (`routes:` in the configuration): what it matches, where it sends, and how
@@ -11,10 +12,10 @@ public struct AlertRoute: Sendable, Equatable {
         /// `*` globs.
         public var scheduledAuditName: String?
         public var accountID: [String]?
-        /// The alert must carry a non-compliant finding of one of these checks.
+        /// The alert must carry a non-compliant or resolved finding of one of these checks.
         public var checkName: [String]?
         public var minimumSeverity: Severity?
-        /// Only alerts with something new or worse since the last run.
+        /// Only alerts with something new, worse or resolved since the last run.
         public var changedOnly: Bool?
         /// `true`: at least one non-compliant check; `false`: none.
         public var nonCompliant: Bool?
@@ -47,9 +48,11 @@ public struct AlertRoute: Sendable, Equatable {
             if let taskType, !taskType.contains(attributes.taskType ?? "") { return false }
             if let pattern = scheduledAuditName, !Glob.matches(pattern, attributes.scheduledAuditName ?? "") { return false }
             if let accountID, !accountID.contains(alert.accountID ?? "") { return false }
-            if let checkName, !attributes.checkNames.contains(where: { checkName.contains($0) }) { return false }
-            if let minimumSeverity, alert.severity.rank < minimumSeverity.rank { return false }
-            if changedOnly == true, !attributes.hasNewFindings { return false }
+            // Resolutions reach whoever heard of the problem: a route for a check, a severity or
+            // changes only hears that its finding was resolved.
+            if let checkName, !(attributes.checkNames + attributes.resolvedCheckNames).contains(where: { checkName.contains($0) }) { return false }
+            if let minimumSeverity, max(alert.severity, attributes.resolvedSeverity ?? .unknown).rank < minimumSeverity.rank { return false }
+            if changedOnly == true, !attributes.hasNewFindings, attributes.resolvedCheckNames.isEmpty { return false }
             if let nonCompliant, (attributes.nonCompliantChecks > 0) != nonCompliant { return false }
             if let eventType, !eventType.contains(attributes.eventType ?? "") { return false }
             if let pattern = securityProfileName, !Glob.matches(pattern, attributes.securityProfileName ?? "") { return false }
@@ -74,28 +77,34 @@ public struct AlertRoute: Sendable, Equatable {
     }
 }
 
-/// A recurring UTC time window in which a route sends nothing (`mute:` entries such as
-/// `{days: [sat, sun]}` or `{from: "22:00", to: "06:00"}`). A muted alert is not queued later:
-/// muting is for noise a team chose not to hear.
+/// A recurring time window in which a route sends nothing (`mute:` entries such as
+/// `{days: [sat, sun]}` or `{from: "22:00", to: "06:00", location: Europe/Berlin}`), read on
+/// the wall clock of `location` (an IANA time zone, UTC by default), so that "22:00" stays
+/// 22:00 across daylight saving changes. A muted alert is not queued later: muting is for
+/// noise a team chose not to hear.
 public struct MuteWindow: Sendable, Equatable {
     /// 1 = Monday ... 7 = Sunday; empty means every day.
     public var weekdays: Set<Int>
-    /// Minutes after midnight UTC; from > to wraps past midnight.
+    /// Minutes after local midnight; from > to wraps past midnight.
     public var fromMinute: Int
     public var toMinute: Int
+    public var timeZone: TimeZone
 
-    public init(weekdays: Set<Int> = [], fromMinute: Int = 0, toMinute: Int = 1440) {
+    public init(weekdays: Set<Int> = [], fromMinute: Int = 0, toMinute: Int = 1440, timeZone: TimeZone = TimeZone(identifier: "UTC")!) {
         self.weekdays = weekdays
         self.fromMinute = fromMinute
         self.toMinute = toMinute
+        self.timeZone = timeZone
     }
 
     /// `millis` since the Unix epoch.
     public func contains(_ millis: Int64) -> Bool {
-        let seconds = millis / 1000
-        let minute = Int((seconds % 86_400) / 60)
+        let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+        let local = Int64(timeZone.secondsFromGMT(for: date)) + millis / 1000
+        let minute = Int(((local % 86_400) + 86_400) % 86_400 / 60)
         // 1970-01-01 was a Thursday (4).
-        let weekday = Int(((seconds / 86_400) + 3) % 7) + 1
+        let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        let weekday = Int(((days + 3) % 7 + 7) % 7) + 1
         let inTime = fromMinute <= toMinute ? (minute >= fromMinute && minute < toMinute) : (minute >= fromMinute || minute < toMinute)
         guard inTime else { return false }
         if weekdays.isEmpty { return true }

@@ -1,5 +1,7 @@
 /// Decides which receivers an alert reaches: routes in order, first match wins unless it says
-/// `continue`; when nothing matched, the default receivers.
+/// `continue`; when nothing matched, the default receivers. An audit with nothing to say (every
+/// check compliant, nothing resolved) reaches only routes that ask for it with
+/// `noncompliant: false`.
 public struct AlertRouter: Sendable {
     /// Where one alert goes, and under which rule.
     public struct Decision: Sendable, Equatable {
@@ -33,12 +35,14 @@ public struct AlertRouter: Sendable {
             guard seen.insert(receiver).inserted else { return }
             decisions.append(Decision(receiver: receiver, routeIndex: route, repeatIntervalSeconds: repeatInterval, muted: muted))
         }
+        let quiet = alert.isQuiet
         for (index, route) in routes.enumerated() where route.match.matches(alert) {
+            if quiet, route.match.nonCompliant != false { continue }
             let muted = route.mute.contains { $0.contains(now) }
             for receiver in route.receivers { add(receiver, route: index, repeatInterval: route.repeatIntervalSeconds, muted: muted) }
             if !route.continue { return decisions }
         }
-        if decisions.isEmpty {
+        if decisions.isEmpty, !quiet {
             for receiver in defaultReceivers { add(receiver, route: nil, repeatInterval: nil, muted: false) }
         }
         return decisions

@@ -16,19 +16,59 @@ public struct EmailMessage: Sendable, Equatable {
         self.html = html
     }
 
+    /// The subject is the headline; the body starts with what the headline does not say.
+    /// The HTML part uses tables and inline styles only, which mail clients render alike.
     public static func render(_ alert: Alert) -> EmailMessage {
-        let lines = AlertText.lines(alert.findings, maxLines: maxFindingLines, maxCharacters: 50_000)
+        let shown = Array(alert.findings.prefix(maxFindingLines))
         var text = alert.summary + "\n\n"
         for fact in alert.facts { text += "\(fact.label): \(fact.value)\n" }
-        if !lines.isEmpty { text += "\n" + lines.map { "- " + $0 }.joined(separator: "\n") + "\n" }
-        if let link = alert.link { text += "\nDetails: \(link)\n" }
-        var html = "<html><body><h2>\(escape(alert.title))</h2><p>\(escape(alert.summary))</p><table>"
-        for fact in alert.facts { html += "<tr><th align=\"left\">\(escape(fact.label))</th><td>\(escape(fact.value))</td></tr>" }
-        html += "</table>"
-        if !lines.isEmpty { html += "<ul>" + lines.map { "<li>\(escape($0))</li>" }.joined() + "</ul>" }
-        if let link = alert.link { html += "<p><a href=\"\(escape(link))\">Open in AWS IoT console</a></p>" }
-        html += "</body></html>"
-        return EmailMessage(subject: "[\(alert.severity.rawValue)] " + AlertText.truncate(alert.title, 180), text: text, html: html)
+        for finding in shown {
+            text += "\n- " + AlertText.line(finding) + "\n"
+            if let guidance = AlertText.guidance(finding) { text += "  " + guidance + "\n" }
+            if let url = finding.documentationURL { text += "  \(finding.checkName): \(url)\n" }
+        }
+        if alert.findings.count > shown.count { text += "\nand \(alert.findings.count - shown.count) more checks\n" }
+        if alert.violations.count > 1 {
+            text += "\n" + AlertText.lines(alert.violations, maxLines: maxFindingLines, maxCharacters: 50_000, noun: "thing", render: AlertText.line).map { "- " + $0 }.joined(separator: "\n") + "\n"
+        }
+        if let link = alert.link { text += "\nOpen in the AWS IoT console: \(link)\n" }
+
+        let colour = AlertText.colourHex(alert)
+        var html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>\(escape(alert.headline))</title></head>"
+        html += "<body style=\"margin:0;padding:16px;font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#1d1d1d;background:#ffffff\">"
+        html += "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" style=\"max-width:720px;border-left:6px solid \(colour)\">"
+        html += "<tr><td style=\"padding:8px 16px\"><p style=\"margin:0 0 4px 0;font-weight:bold;color:\(colour)\">\(AlertText.isGoodNews(alert) ? "RESOLVED" : alert.severity.rawValue)</p>"
+        html += "<p style=\"margin:0 0 12px 0\">\(escape(alert.summary))</p>"
+        html += "<table role=\"presentation\" cellpadding=\"2\" cellspacing=\"0\" style=\"font-size:13px\">"
+        for fact in alert.facts { html += "<tr><th align=\"left\" style=\"padding-right:12px;color:#555555;font-weight:normal\">\(escape(fact.label))</th><td>\(escape(fact.value))</td></tr>" }
+        html += "</table></td></tr>"
+        for finding in shown {
+            let findingColour = finding.change == .resolved || finding.change == .better ? "#2E7D32" : AlertText.colourHex(severity: finding.severity)
+            html += "<tr><td style=\"padding:10px 16px;border-top:1px solid #e0e0e0\">"
+            html += "<p style=\"margin:0\"><span style=\"font-weight:bold;color:\(findingColour)\">\(finding.severity.rawValue)</span> "
+            html += "<strong>\(escape(finding.displayName))</strong> — \(escape(AlertText.changeLabel(finding)))"
+            if let counts = AlertText.counts(finding) { html += " · \(escape(counts))" }
+            html += "</p>"
+            if let guidance = AlertText.guidance(finding) { html += "<p style=\"margin:4px 0 0 0\">\(escape(guidance))</p>" }
+            if let url = finding.documentationURL {
+                html += "<p style=\"margin:4px 0 0 0;font-size:12px\"><a href=\"\(escape(url))\" style=\"color:#0b57d0\">\(escape(finding.checkName))</a></p>"
+            } else {
+                html += "<p style=\"margin:4px 0 0 0;font-size:12px;color:#555555\">\(escape(finding.checkName))</p>"
+            }
+            html += "</td></tr>"
+        }
+        if alert.findings.count > shown.count {
+            html += "<tr><td style=\"padding:10px 16px;border-top:1px solid #e0e0e0;color:#555555\">and \(alert.findings.count - shown.count) more checks</td></tr>"
+        }
+        if alert.violations.count > 1 {
+            let lines = AlertText.lines(alert.violations, maxLines: maxFindingLines, maxCharacters: 50_000, noun: "thing", render: AlertText.line)
+            html += "<tr><td style=\"padding:10px 16px;border-top:1px solid #e0e0e0\"><ul style=\"margin:0;padding-left:18px\">" + lines.map { "<li>\(escape($0))</li>" }.joined() + "</ul></td></tr>"
+        }
+        if let link = alert.link {
+            html += "<tr><td style=\"padding:12px 16px;border-top:1px solid #e0e0e0\"><a href=\"\(escape(link))\" style=\"display:inline-block;padding:8px 14px;background:#232f3e;color:#ffffff;text-decoration:none;border-radius:4px\">Open in AWS IoT console</a></td></tr>"
+        }
+        html += "</table></body></html>"
+        return EmailMessage(subject: alert.headline, text: text, html: html)
     }
 
     /// The message as uploaded over SMTP, with CRLF line ends and a random-free boundary

@@ -15,6 +15,10 @@ extension AuditChange {
             writer.key("previousTaskID")
             writer.string(previousTaskID)
         }
+        if let previousTaskStartTime {
+            writer.key("previousTaskStartTime")
+            writer.integer(previousTaskStartTime)
+        }
         writer.key("resolved")
         Self.write(resolved, to: &writer)
         writer.key("unchanged")

@@ -19,6 +19,9 @@ public struct AuditChange: Sendable, Equatable, Codable {
 
     /// The taskId compared against; nil for the first run of a series.
     public var previousTaskID: String?
+    /// When the run compared against started (epoch milliseconds); nil for a first run, and
+    /// in changes stored before it was recorded.
+    public var previousTaskStartTime: Int64?
     /// Non-compliant now, compliant (or absent) before.
     public var newlyNonCompliant: [Entry]
     /// Non-compliant before and now, with more non-compliant resources.
@@ -31,10 +34,11 @@ public struct AuditChange: Sendable, Equatable, Codable {
     public var unchanged: [Entry]
 
     public init(
-        previousTaskID: String? = nil, newlyNonCompliant: [Entry] = [], worsened: [Entry] = [], improved: [Entry] = [],
+        previousTaskID: String? = nil, previousTaskStartTime: Int64? = nil, newlyNonCompliant: [Entry] = [], worsened: [Entry] = [], improved: [Entry] = [],
         resolved: [Entry] = [], unchanged: [Entry] = []
     ) {
         self.previousTaskID = previousTaskID
+        self.previousTaskStartTime = previousTaskStartTime
         self.newlyNonCompliant = newlyNonCompliant
         self.worsened = worsened
         self.improved = improved
@@ -48,7 +52,7 @@ public struct AuditChange: Sendable, Equatable, Codable {
 
     /// Compares `current` with `previous` (nil for a first run: every finding is new).
     public static func between(previous: AuditNotification?, current: AuditNotification) -> AuditChange {
-        var change = AuditChange(previousTaskID: previous?.taskID)
+        var change = AuditChange(previousTaskID: previous?.taskID, previousTaskStartTime: previous?.taskStartTime)
         var before: [String: AuditCheckResult] = [:]
         for check in previous?.checks ?? [] { before[check.checkName] = check }
         for check in current.checks {

@@ -17,11 +17,14 @@ public struct AlertPlanner: Sendable {
         public var mailSubject: MustacheTemplate?
         public var mailText: MustacheTemplate?
         public var mailHTML: MustacheTemplate?
+        /// Slack, Teams and Discord: who is called for a new or worse CRITICAL finding.
+        public var mentions: [String]
 
         public init(
             name: String, kind: ReceiverKind, template: MustacheTemplate? = nil, mailSubject: MustacheTemplate? = nil,
-            mailText: MustacheTemplate? = nil, mailHTML: MustacheTemplate? = nil
+            mailText: MustacheTemplate? = nil, mailHTML: MustacheTemplate? = nil, mentions: [String] = []
         ) {
+            self.mentions = mentions
             self.name = name
             self.kind = kind
             self.template = template
@@ -84,9 +87,9 @@ public struct AlertPlanner: Sendable {
     /// What `receiver` gets for `alert`.
     public func render(_ alert: Alert, for receiver: Receiver) -> [UInt8] {
         switch receiver.kind {
-        case .slack: return SlackMessage.render(alert)
-        case .teams: return TeamsMessage.render(alert)
-        case .discord: return DiscordMessage.render(alert)
+        case .slack: return SlackMessage.render(alert, mentions: receiver.mentions)
+        case .teams: return TeamsMessage.render(alert, mentions: receiver.mentions)
+        case .discord: return DiscordMessage.render(alert, mentions: receiver.mentions)
         case .googlechat: return GoogleChatMessage.render(alert)
         case .webhook:
             let document = WebhookDocument.render(alert)

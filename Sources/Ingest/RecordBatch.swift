@@ -120,8 +120,9 @@ public enum RecordBatch {
         return outcomes
     }
 
-    /// Queues deliveries, leaving out any whose alert was queued for the same receiver within
-    /// its route's `repeat_interval` (earlier, or earlier in this same batch).
+    /// Queues deliveries, leaving out, for a route with `repeat_interval`, any whose alert
+    /// (same fingerprint) went to the same receiver within that interval, or is still waiting
+    /// to go (queued earlier, or earlier in this same batch).
     public static func queue(_ deliveries: [NewDelivery], in transaction: any IngestTransaction) async throws {
         guard !deliveries.isEmpty else { return }
         let repeating = deliveries.indices.filter { deliveries[$0].entry.repeatIntervalSeconds != nil }
@@ -134,15 +135,12 @@ public enum RecordBatch {
             for (index, found) in zip(repeating, try await transaction.recentlyQueued(queries)) where found { queuedBefore.insert(index) }
         }
         var kept: [NewDelivery] = []
-        var queuedNow: [ReceiverFingerprint: Int64] = [:]
+        var queuedNow = Set<ReceiverFingerprint>()
         for (index, delivery) in deliveries.enumerated() {
             let key = ReceiverFingerprint(receiver: delivery.entry.receiver, fingerprint: delivery.entry.fingerprint)
-            if let interval = delivery.entry.repeatIntervalSeconds {
-                if queuedBefore.contains(index) { continue }
-                if let earlier = queuedNow[key], earlier >= delivery.at - interval * 1000 { continue }
-            }
+            if delivery.entry.repeatIntervalSeconds != nil, queuedBefore.contains(index) || queuedNow.contains(key) { continue }
             kept.append(delivery)
-            queuedNow[key] = delivery.at
+            queuedNow.insert(key)
         }
         try await transaction.insertDeliveries(kept)
     }
@@ -221,7 +219,7 @@ extension StoredRun {
         AuditNotification(
             accountID: current.accountID, taskID: taskID, taskStatus: .completed, taskType: current.taskType,
             scheduledAuditName: current.scheduledAuditName, failedChecksCount: 0, canceledChecksCount: 0, nonCompliantChecksCount: 0,
-            compliantChecksCount: 0, totalChecksCount: checks.count, taskStartTime: 0, checks: checks
+            compliantChecksCount: 0, totalChecksCount: checks.count, taskStartTime: taskStartTime, checks: checks
         )
     }
 }

@@ -9,7 +9,7 @@ extension AlertPlanner {
     public init(configuration: RelayConfiguration) throws {
         var receivers: [Receiver] = []
         for receiver in configuration.receivers {
-            var planned = Receiver(name: receiver.name, kind: receiver.kind)
+            var planned = Receiver(name: receiver.name, kind: receiver.kind, mentions: receiver.mentions)
             if let path = receiver.template {
                 planned.template = try WebhookTemplate.parse(String(contentsOfFile: path, encoding: .utf8), path: path)
             }
@@ -21,7 +21,7 @@ extension AlertPlanner {
             receivers.append(planned)
         }
         self.init(
-            builder: AlertBuilder(consoleURLTemplate: configuration.alerts.consoleURL),
+            builder: AlertBuilder(consoleURLTemplate: configuration.alerts.consoleURL, accountAliases: configuration.accounts),
             router: AlertRouter(routes: configuration.routes, defaultReceivers: configuration.alerts.defaultReceivers),
             receivers: receivers,
             alertOnSubscriptionChanges: configuration.alerts.alertOnSubscriptionChanges

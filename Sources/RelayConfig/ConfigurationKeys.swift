@@ -1,7 +1,7 @@
 /// Every key the configuration file may hold, section by section. Adding a key means adding a
 /// case here; the compiler then asks for its documentation and for its branch in the parser.
 public enum RootKey: String, ConfigKey {
-    case server, sns, api, metrics, storage, outbound, log, receivers, routes, alerts
+    case server, sns, api, metrics, storage, outbound, log, accounts, receivers, routes, alerts
 
     public static let path = "(top level)"
     public static let summary = "The sections of the file. Every key is optional: an empty file serves on 127.0.0.1:8080 with an SQLite store in ./data."
@@ -15,6 +15,7 @@ public enum RootKey: String, ConfigKey {
         case .storage: .init("mapping", "—", "Where audits, messages and the alert outbox are stored, and for how long.")
         case .outbound: .init("mapping", "—", "How the relay reaches AWS, chat services and mail servers.")
         case .log: .init("mapping", "—", "Log format and level.")
+        case .accounts: .init("mapping of 12-digit account ids to names", "{}", "The names alerts give accounts: `\"123456789012\": prod` shows `prod (123456789012)`.")
         case .receivers: .init("list of receivers", "[]", "Where alerts can go.")
         case .routes: .init("list of routes", "[]", "Which alerts go where: the first match wins unless `continue: true`.")
         case .alerts: .init("mapping", "—", "How alerts are built, retried and dead-lettered.")
@@ -219,6 +220,7 @@ public enum ReceiverKey: String, ConfigKey {
     case subjectTemplate = "subject_template"
     case textTemplate = "text_template"
     case htmlTemplate = "html_template"
+    case mention
 
     public static let path = "receivers[]"
     public static let summary = "One place alerts can go. Chat and webhook URLs must be https on the service's own hosts."
@@ -243,6 +245,7 @@ public enum ReceiverKey: String, ConfigKey {
         case .subjectTemplate: .init("Mustache template", "built in", "Email only: the subject line.")
         case .textTemplate: .init("file path", "built in", "Email only: the plain-text part's Mustache template.")
         case .htmlTemplate: .init("file path", "built in", "Email only: the HTML part's Mustache template.")
+        case .mention: .init("list", "[]", "Slack, Teams, Discord: who is called when a new or worse finding is CRITICAL. Slack: `here`, `channel`, user ids (`U…`, `W…`), user group ids (`S…`); Discord: `role:ID`, `user:ID` (only these are pinged); Teams: `Name <id>` with a user's Entra object id or UPN.")
         }
     }
 }
@@ -261,7 +264,7 @@ public enum RouteKey: String, ConfigKey {
         case .match: .init("mapping", "{} (matches everything)", "Conditions that must all hold (`routes[].match`).")
         case .receivers: .init("list of receiver names", "[]", "Where matching alerts go; each must name a receiver.")
         case .continue: .init("boolean", "false", "Keep looking at later routes after this one matched.")
-        case .repeatInterval: .init("duration (`90s`, `30m`, `4h`, `1d`)", "unset (every run)", "An unchanged finding is not sent again to this route's receivers within this long.")
+        case .repeatInterval: .init("duration (`90s`, `30m`, `4h`, `1d`)", "unset (every run)", "An unchanged finding is not sent again to this route's receivers within this long of its last delivery (nor while that one still waits to be sent).")
         case .mute: .init("list of windows", "[]", "Times in which this route sends nothing (`routes[].mute[]`).")
         }
     }
@@ -290,10 +293,10 @@ public enum MatchKey: String, ConfigKey {
         case .taskType: .init("SCHEDULED_AUDIT_TASK, ON_DEMAND_AUDIT_TASK (one or a list)", "any", "The audit task's type.")
         case .scheduledAuditName: .init("`*` glob", "any", "The scheduled audit's name.")
         case .accountID: .init("12-digit account id (one or a list)", "any", "The AWS account.")
-        case .checkName: .init("check name (one or a list)", "any", "The alert must carry a non-compliant finding of one of these checks.")
-        case .minSeverity: .init("CRITICAL, HIGH, MEDIUM, LOW", "any", "The worst non-compliant finding must be at least this severe.")
-        case .changedOnly: .init("boolean", "any", "`true`: only alerts with something new or worse since the previous run.")
-        case .noncompliant: .init("boolean", "any", "`true`: at least one non-compliant check; `false`: none.")
+        case .checkName: .init("check name (one or a list)", "any", "The alert must carry a non-compliant or resolved finding of one of these checks.")
+        case .minSeverity: .init("CRITICAL, HIGH, MEDIUM, LOW", "any", "The worst new, worse or resolved finding (else the worst non-compliant one) must be at least this severe.")
+        case .changedOnly: .init("boolean", "any", "`true`: only alerts with something new, worse or resolved since the previous run.")
+        case .noncompliant: .init("boolean", "any", "`true`: at least one non-compliant check; `false`: none (the only way to hear of audits whose checks all passed).")
         case .eventType: .init("in-alarm, alarm-cleared, alarm-invalidated (one or a list)", "any", "The Detect violation event type.")
         case .securityProfile: .init("`*` glob", "any", "The Detect security profile's name.")
         }
@@ -301,16 +304,17 @@ public enum MatchKey: String, ConfigKey {
 }
 
 public enum MuteKey: String, ConfigKey {
-    case days, from, to
+    case days, from, to, location
 
     public static let path = "routes[].mute[]"
-    public static let summary = "A window (UTC) in which a route sends nothing."
+    public static let summary = "A window in which a route sends nothing, on the wall clock of `location`."
 
     public var documentation: KeyDocumentation {
         switch self {
         case .days: .init("weekday names (`mon` ... `sun`)", "every day", "The days the window applies to.")
         case .from: .init("`HH:MM`", "00:00", "Start of the window.")
         case .to: .init("`HH:MM` (`24:00` is the end of the day)", "24:00", "End of the window; before `from` means it runs past midnight.")
+        case .location: .init("IANA time zone (`Europe/Berlin`)", "UTC", "The time zone `days`, `from` and `to` are read in; daylight saving time is followed.")
         }
     }
 }

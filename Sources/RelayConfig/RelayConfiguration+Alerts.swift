@@ -34,6 +34,8 @@ extension RelayConfiguration {
         public var subjectTemplate: String?
         public var textTemplate: String?
         public var htmlTemplate: String?
+        /// Slack, Teams, Discord: who is called when a new or worse finding is CRITICAL.
+        public var mentions: [String] = []
 
         public init(name: String, kind: Kind) {
             self.name = name

@@ -41,6 +41,7 @@ extension RelayConfiguration {
                     case .subjectTemplate: receiver.subjectTemplate = try value.string()
                     case .textTemplate: receiver.textTemplate = try value.string()
                     case .htmlTemplate: receiver.htmlTemplate = try value.string()
+                    case .mention: receiver.mentions = try value.stringOrList()
                     }
                 }
                 guard let name, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -67,7 +68,49 @@ extension RelayConfiguration {
         return receivers
     }
 
+    /// `accounts:`: each key a 12-digit account id, each name one line.
+    static func readAccounts(_ node: ConfigNode) -> [String: String] {
+        var accounts: [String: String] = [:]
+        node.problems.collect { () throws(ConfigurationError) in
+            for (account, name) in try node.stringMap() {
+                guard account.count == 12, account.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+                    throw .invalidValue(key: node.key, reason: "'\(node.shown(account))' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)")
+                }
+                guard !name.isEmpty, name.count <= 64, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                    throw .invalidValue(key: node.key + "." + account, reason: "a name of 1 to 64 characters on one line is required")
+                }
+                accounts[account] = name
+            }
+        }
+        return accounts
+    }
+
+    /// Mentions are written as each service wants them; a malformed one would be sent as
+    /// text and call nobody.
+    private static func validateMentions(_ receiver: Receiver, key: String) throws(ConfigurationError) {
+        let key = key + ".mention"
+        func isID(_ text: Substring, _ allowed: (Character) -> Bool) -> Bool { !text.isEmpty && text.count <= 64 && text.allSatisfy(allowed) }
+        for entry in receiver.mentions {
+            let valid: Bool = switch receiver.kind {
+            case .slack: ["here", "channel", "everyone"].contains(entry) || (["U", "W", "S"].contains(entry.prefix(1)) && isID(Substring(entry), { $0.isASCII && ($0.isUppercase || $0.isNumber) }))
+            case .discord: (entry.hasPrefix("role:") || entry.hasPrefix("user:")) && isID(entry.dropFirst(5), { $0.isASCII && $0.isNumber })
+            case .teams: !entry.isEmpty && entry.count <= 200 && !entry.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            case .googlechat, .webhook, .email: false
+            }
+            guard valid else {
+                let expected = switch receiver.kind {
+                case .slack: "here, channel, everyone, a user id (U…, W…) or a user group id (S…)"
+                case .discord: "role:ID or user:ID with a numeric id"
+                case .teams: "Name <id> on one line"
+                default: "nothing: \(receiver.kind.rawValue) receivers take no mentions"
+                }
+                throw .invalidValue(key: key, reason: "'\(String(entry.prefix(64)))' is not a mention; expected \(expected)")
+            }
+        }
+    }
+
     private static func validate(_ receiver: Receiver, key: String) throws(ConfigurationError) {
+        try validateMentions(receiver, key: key)
         if receiver.kind == .email {
             guard let smtp = receiver.smtpURL, smtp.hasPrefix("smtp://") || smtp.hasPrefix("smtps://") else {
                 throw .invalidValue(key: key + ".smtp_url", reason: "an smtp:// or smtps:// URL is required")
@@ -180,6 +223,14 @@ extension RelayConfiguration {
                 })
             case .from: window.fromMinute = try value.timeOfDay()
             case .to: window.toMinute = try value.timeOfDay()
+            case .location:
+                let name = try value.string()
+                // Foundation also accepts abbreviations such as "CEST"; only region names follow
+                // daylight saving, so only they (and UTC) are taken.
+                guard name == "UTC" || name.contains("/"), let zone = TimeZone(identifier: name) else {
+                    throw .invalidValue(key: value.key, reason: "'\(value.shown(name))' is not an IANA time zone such as Europe/Berlin or UTC")
+                }
+                window.timeZone = zone
             }
         }
         return window

@@ -48,6 +48,7 @@ extension RelayConfiguration {
                 case .storage: configuration.storage.read(section)
                 case .outbound: configuration.outbound.read(section)
                 case .log: configuration.log.read(section)
+                case .accounts: configuration.accounts = readAccounts(section)
                 case .receivers: configuration.receivers = readReceivers(section)
                 case .routes: configuration.routes = readRoutes(section)
                 case .alerts: configuration.alerts = readAlertSettings(section)

@@ -161,6 +161,8 @@ public struct RelayConfiguration: Sendable, Equatable {
         public init() {}
     }
 
+    /// `accounts:` account ids to the names alerts show (`prod (123456789012)`).
+    public var accounts: [String: String] = [:]
     /// `receivers:` where alerts can go.
     public var receivers: [Receiver] = []
     /// `routes:` which alerts go where, first match wins unless `continue: true`.
@@ -177,8 +179,8 @@ public struct RelayConfiguration: Sendable, Equatable {
 
     public init() {}
 
-    /// The sections that differ from `other` and are read only at start (all but receivers,
-    /// routes and alerts, which a reload replaces).
+    /// The sections that differ from `other` and are read only at start (all but accounts,
+    /// receivers, routes and alerts, which a reload replaces).
     public func sectionsNeedingRestart(comparedWith other: RelayConfiguration) -> [String] {
         var changed: [String] = []
         if server != other.server { changed.append(RootKey.server.rawValue) }

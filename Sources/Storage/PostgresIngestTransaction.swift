@@ -294,7 +294,8 @@ enum PostgresIngestStatements {
             SELECT u.ord FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY AS u(receiver, fingerprint, since, ord)
             WHERE EXISTS (
                 SELECT 1 FROM deliveries d
-                WHERE d.receiver = u.receiver AND d.fingerprint = u.fingerprint AND d.created_at >= u.since AND d.state <> 'dead'
+                WHERE d.receiver = u.receiver AND d.fingerprint = u.fingerprint
+                AND (d.state IN ('pending', 'sending') OR (d.state = 'delivered' AND d.delivered_at >= u.since))
             )
             """
         let bindings: PostgresBindings

@@ -371,9 +371,15 @@ enum SummarySQL {
     // MARK: - Outbox
 
     /// True when this receiver was sent an alert with this fingerprint since `since`.
+    /// `repeat_interval` counts from the last delivered alert with the same fingerprint; one
+    /// still waiting to be sent (a receiver's outage) holds back its repeats too, so an outage
+    /// does not pile up copies. A dead-lettered one holds back nothing.
     static func recentlyQueued(_ query: RepeatQuery) -> SQLStatement {
         SQLStatement(
-            "SELECT 1 AS found FROM deliveries WHERE receiver = ? AND fingerprint = ? AND created_at >= ? AND state <> 'dead' LIMIT 1",
+            """
+            SELECT 1 AS found FROM deliveries WHERE receiver = ? AND fingerprint = ?
+            AND (state IN ('pending', 'sending') OR (state = 'delivered' AND delivered_at >= ?)) LIMIT 1
+            """,
             [.text(query.receiver), .text(query.fingerprint), .integer(query.since)]
         )
     }

@@ -12,7 +12,7 @@ import Storage
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the HTTPS endpoint that SNS delivers to.",
-        discussion: "SIGTERM or SIGINT: drain within server.shutdown_grace_seconds and exit 0. SIGHUP: read the configuration file again and put its receivers, routes and alert settings in effect (a file with problems changes nothing; the log says why)."
+        discussion: "SIGTERM or SIGINT: drain within server.shutdown_grace_seconds and exit 0. SIGHUP: read the configuration file again and put its accounts, receivers, routes and alert settings in effect (a file with problems changes nothing; the log says why)."
     )
 
     @OptionGroup var options: ConfigurationOptions
@@ -111,6 +111,7 @@ struct ConfigurationReloader: Service {
         effective.receivers = next.receivers
         effective.routes = next.routes
         effective.alerts = next.alerts
+        effective.accounts = next.accounts
         do {
             try relay.reload(effective)
         } catch {

@@ -8,7 +8,18 @@ struct AlertBuilderTests {
         #expect(alert.kind == .audit)
         #expect(alert.id == "audit:4e2bcd1ccbc2a5dd15292a82ab80c380")
         #expect(alert.title == "Device Defender audit: dailyAudit: 3 non-compliant checks")
-        #expect(alert.summary == "Device Defender dailyAudit: 3 non-compliant checks — 2 new or worse (CRITICAL DEVICE_CERTIFICATE_SHARED_CHECK: 3 resources), 1 known, 1 resolved, 1 did not run")
+        #expect(alert.headline == "CRITICAL: 1 new, 1 worse findings · prod (123456789012) eu-west-1 · dailyAudit")
+        #expect(alert.summary == "3 of 5 checks non-compliant: 1 new, 1 worse, 1 known, 1 resolved, 1 did not run")
+        #expect(alert.facts.map(\.label) == ["Account", "Region", "Audit", "Ran", "Previous run", "Checks", "Task"])
+        #expect(alert.facts.map(\.value)[...4] == ["prod (123456789012)", "eu-west-1", "dailyAudit", "2026-11-18 11:06 UTC", "2026-11-17 11:06 UTC"])
+        let dayBefore: Int64 = 1_795_000_000_000 - 86_400_000
+        #expect(alert.previousRunAt == dayBefore)
+        let shared = alert.findings[0]
+        #expect(shared.displayName == "Device certificate shared")
+        #expect(shared.documentationURL == "https://docs.aws.amazon.com/iot-device-defender/latest/devguide/audit-chk-device-cert-shared.html")
+        #expect(shared.remediation?.hasPrefix("Give each device its own certificate") == true)
+        #expect(AlertText.changeLabel(alert.findings[1]) == "worse 2→5")
+        #expect(AlertText.changeLabel(alert.findings[3]) == "did not run: INSUFFICIENT_PERMISSIONS: Audit role lacks iot:ListCertificates")
         #expect(alert.severity == .critical)
         #expect(alert.findings.map(\.checkName) == [
             "DEVICE_CERTIFICATE_SHARED_CHECK", "IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "DEVICE_CERTIFICATE_EXPIRING_CHECK",
@@ -35,7 +46,9 @@ struct AlertBuilderTests {
 
     @Test func buildsDetectSubscriptionAndUnrecognizedAlerts() {
         let detect = AlertFixtures.detect
-        #expect(detect.title == "Device Defender Detect: gateway-eu-17 in alarm (PacketsOut)")
+        #expect(detect.title == "Device Defender Detect: gateway-eu-17 in alarm (NormalHTTPTraffic / PacketsOut)")
+        #expect(detect.headline == "HIGH: gateway-eu-17 in alarm · 123456789012 eu-west-1 · NormalHTTPTraffic/Packe…")
+        #expect(detect.accountID == "123456789012", "Detect events name no account: the topic's is used")
         #expect(detect.attributes.eventType == "in-alarm")
         #expect(detect.severity == .high)
         let subscription = AlertBuilder().subscription(topicARN: AlertFixtures.topic, status: "unsubscribed", detail: nil, messageID: "m", at: 0)
@@ -71,7 +84,7 @@ struct AlertRouterTests {
         cleared.attributes.eventType = "alarm-cleared"
         #expect(receivers(cleared) == [], "a matching route with no receivers silences")
         let clean = AlertBuilder().audit(AlertFixtures.audit("c", [("LOGGING_DISABLED_CHECK", .compliant, 0, 1)]), change: .init(), topicARN: AlertFixtures.topic)
-        #expect(receivers(clean) == ["catch-all"])
+        #expect(receivers(clean) == [], "an all-compliant audit with nothing resolved alerts nobody, default receivers included")
         let other = AlertBuilder().unrecognized(topicARN: AlertFixtures.topic, subject: nil, message: "hi", reason: "r", messageID: "x", at: 0)
         #expect(receivers(other) == ["catch-all"])
     }

@@ -47,11 +47,19 @@ struct RenderingTests {
         let alert = AlertFixtures.manyFindings(count)
 
         let slack = try JSONSerialization.jsonObject(with: Data(SlackMessage.render(alert))) as! [String: Any]
-        let blocks = slack["blocks"] as! [[String: Any]]
+        let attachment = (slack["attachments"] as! [[String: Any]])[0]
+        let blocks = attachment["blocks"] as! [[String: Any]]
         #expect(blocks.count <= 50)
         let sections = blocks.compactMap { ($0["text"] as? [String: Any])?["text"] as? String }
         #expect(sections.allSatisfy { $0.count <= 3000 })
-        #expect((slack["text"] as! String).count <= 3000)
+        #expect((slack["text"] as! String).count <= AlertHeadline.maxCharacters)
+        let slackShown = sections.filter { $0.hasPrefix("*UNKNOWN* · *CUSTOM_CHECK") }.count
+        let slackMore = blocks.last { $0["type"] as? String == "context" }.flatMap { (($0["elements"] as? [[String: Any]])?.first?["text"] as? String) }
+        if slackShown < count {
+            #expect(slackMore == "and \(count - slackShown) more checks (all of them in the console)")
+        } else {
+            #expect(slackShown == count)
+        }
 
         let discord = try JSONSerialization.jsonObject(with: Data(DiscordMessage.render(alert))) as! [String: Any]
         let embed = (discord["embeds"] as! [[String: Any]])[0]
@@ -62,20 +70,16 @@ struct RenderingTests {
         #expect(description.count <= 4096)
         #expect(total <= 6000)
         #expect((discord["content"] as! String).count <= 2000)
+        let shown = description.components(separatedBy: "\n").filter { $0.hasPrefix("**UNKNOWN**") }.count
+        if shown < count {
+            #expect(description.hasSuffix("and \(count - shown) more checks"))
+        } else {
+            #expect(!description.contains("more check"))
+        }
 
         let chat = GoogleChatMessage.render(alert)
         #expect(chat.count < 32_000)
         #expect(((try JSONSerialization.jsonObject(with: Data(chat)) as! [String: Any])["text"] as! String).count <= 4096)
         #expect(TeamsMessage.render(alert).count < 28_000)
-
-        let shown = description.components(separatedBy: "\n").filter { $0.hasPrefix("[NEW]") }.count
-        if shown < count {
-            #expect(description.contains("and \(count - shown) more checks"))
-        } else {
-            #expect(!description.contains("more check"))
-        }
-        let slackLines = sections.last!.components(separatedBy: "\n")
-        let slackShown = slackLines.filter { $0.hasPrefix("• [NEW]") }.count
-        #expect(slackShown == count || slackLines.last == "and \(count - slackShown) more checks")
     }
 }

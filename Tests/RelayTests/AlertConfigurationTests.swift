@@ -5,6 +5,7 @@ import Foundation
 import Ingest
 import Mustache
 import Relay
+import Storage
 import Testing
 
 struct AlertConfigurationTests {
@@ -97,9 +98,37 @@ struct AlertConfigurationTests {
         ("routes:\n  - {match: {min_severity: dire}, receivers: []}", .invalidValue(key: "routes[0].match.min_severity", reason: "must be CRITICAL, HIGH, MEDIUM or LOW")),
         ("routes:\n  - {match: {}, receivers: [], repeat_interval: soon}", .invalidValue(key: "routes[0].repeat_interval", reason: "'soon' is not a duration such as 90s, 30m, 4h or 1d")),
         ("routes:\n  - {match: {}, receivers: [], mute: [{from: '25:00', to: '06:00'}]}", .invalidValue(key: "routes[0].mute[0].from", reason: "'25:00' is not a time such as 22:00")),
+        ("routes:\n  - {match: {}, receivers: [], mute: [{location: CEST}]}", .invalidValue(key: "routes[0].mute[0].location", reason: "'CEST' is not an IANA time zone such as Europe/Berlin or UTC")),
+        ("routes:\n  - {match: {}, receivers: [], mute: [{location: Mars/Olympus}]}", .invalidValue(key: "routes[0].mute[0].location", reason: "'Mars/Olympus' is not an IANA time zone such as Europe/Berlin or UTC")),
+        ("accounts: {12345: prod}", .invalidValue(key: "accounts", reason: "'12345' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)")),
+        ("accounts: {'123456789012': \"a\\nb\"}", .invalidValue(key: "accounts.123456789012", reason: "a name of 1 to 64 characters on one line is required")),
+        ("receivers:\n  - {name: a, type: slack, url: https://hooks.slack.com/services/x, mention: ['@here']}", .invalidValue(key: "receivers[0].mention", reason: "'@here' is not a mention; expected here, channel, everyone, a user id (U…, W…) or a user group id (S…)")),
+        ("receivers:\n  - {name: a, type: discord, url: https://discord.com/api/webhooks/1/x, mention: [ops]}", .invalidValue(key: "receivers[0].mention", reason: "'ops' is not a mention; expected role:ID or user:ID with a numeric id")),
+        ("receivers:\n  - {name: a, type: googlechat, url: https://chat.googleapis.com/v1/x, mention: [all]}", .invalidValue(key: "receivers[0].mention", reason: "'all' is not a mention; expected nothing: googlechat receivers take no mentions")),
     ])
     func refusesBadReceiversAndRoutesNamingTheKey(_ yaml: String, _ expected: ConfigurationError) {
         #expect(throws: expected) { try RelayConfiguration.parse(yaml: yaml, environment: [:]) }
+    }
+
+    @Test func readsAccountsMentionsAndMuteTimeZones() throws {
+        let configuration = try RelayConfiguration.parse(yaml: """
+            accounts: {"012345678901": prod, "210987654321": staging}
+            receivers:
+              - {name: s, type: slack, url: "https://hooks.slack.com/services/x", mention: [here, U012AB3CD, S0614TZR7]}
+              - {name: d, type: discord, url: "https://discord.com/api/webhooks/1/x", mention: ["role:123", "user:456"]}
+              - {name: t, type: teams, url: "https://prod-01.westeurope.logic.azure.com/x", mention: ["Ops On Call <ops@example.com>"]}
+            routes:
+              - {match: {}, receivers: [s, d, t], mute: [{from: "22:00", to: "06:00", location: Europe/Berlin}]}
+            """, environment: [:])
+        #expect(configuration.accounts == ["012345678901": "prod", "210987654321": "staging"])
+        #expect(configuration.receivers.map(\.mentions) == [["here", "U012AB3CD", "S0614TZR7"], ["role:123", "user:456"], ["Ops On Call <ops@example.com>"]])
+        #expect(configuration.routes[0].mute[0].timeZone.identifier == "Europe/Berlin")
+        // The planner names the account as the configuration does.
+        let payload = AuditFixtures.audit("t-1", start: 1, account: "012345678901", checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)])
+        let audit = try AuditNotification.decode(payload)
+        let alert = try #require(try AlertPlanner(configuration: configuration).alert(for: AuditFixtures.message(payload, id: "m", receivedAt: 1), event: .audit(audit, AuditChange.between(previous: nil, current: audit))))
+        #expect(alert.accountAlias == "prod")
+        #expect(alert.headline.contains("· prod (012345678901) us-east-1 ·"))
     }
 
     @Test func aWebhookURLIsNeverEchoedInErrors() {

@@ -119,14 +119,31 @@ struct OutboxContractTests {
         }
     }
 
+    /// `repeat_interval` counts from the last delivery of the same fingerprint; one still
+    /// waiting (the receiver is down) holds back its repeats whatever their age, and one that
+    /// was dead-lettered holds back nothing.
     @Test(arguments: TestBackend.allCases)
-    func suppressesRepeatsWithinTheInterval(_ backend: TestBackend) async throws {
+    func suppressesRepeatsWithinTheIntervalFromTheLastDelivery(_ backend: TestBackend) async throws {
         try await withTestStore(backend) { store, _ in
+            let hour: Int64 = 3_600_000
             try await store.enqueue([Self.entry("a1", fingerprint: "same", repeatInterval: 3600)], at: 0)
-            try await store.enqueue([Self.entry("a2", fingerprint: "same", repeatInterval: 3600)], at: 1_000_000)
-            try await store.enqueue([Self.entry("a3", fingerprint: "other", repeatInterval: 3600)], at: 1_000_000)
-            try await store.enqueue([Self.entry("a4", fingerprint: "same", repeatInterval: 3600)], at: 3_700_000)
-            #expect(Set(try await store.deliveries(state: nil, limit: 10).map(\.alertID)) == ["a1", "a3", "a4"])
+            // The receiver is down for five hours: a1 waits, and the repeats wait with it.
+            try await store.enqueue([Self.entry("a2", fingerprint: "same", repeatInterval: 3600)], at: 2 * hour)
+            try await store.enqueue([Self.entry("a3", fingerprint: "other", repeatInterval: 3600)], at: 2 * hour)
+            let claimed = try await store.claimDeliveries(owner: "a", receiver: "slack", now: 5 * hour, leaseUntil: 6 * hour, limit: 1)
+            #expect(claimed.map(\.alertID) == ["a1"])
+            try await store.completeDelivery(id: claimed[0].id, owner: "a", outcome: .delivered(status: 200), at: 5 * hour)
+            // Within an hour of that delivery (not of a1's queueing) the repeat stays held back.
+            try await store.enqueue([Self.entry("a4", fingerprint: "same", repeatInterval: 3600)], at: 5 * hour + hour / 2)
+            try await store.enqueue([Self.entry("a5", fingerprint: "same", repeatInterval: 3600)], at: 6 * hour + 1000)
+            #expect(Set(try await store.deliveries(state: nil, limit: 10).map(\.alertID)) == ["a1", "a3", "a5"])
+
+            // A dead-lettered alert holds nothing back.
+            try await store.enqueue([Self.entry("b1", receiver: "mail", fingerprint: "f", repeatInterval: 3600)], at: 0)
+            let mail = try await store.claimDeliveries(owner: "a", receiver: "mail", now: 1000, leaseUntil: hour, limit: 1)
+            try await store.completeDelivery(id: mail[0].id, owner: "a", outcome: .dead(error: "HTTP 400", status: 400), at: 2000)
+            try await store.enqueue([Self.entry("b2", receiver: "mail", fingerprint: "f", repeatInterval: 3600)], at: 3000)
+            #expect(try await store.deliveries(state: .pending, limit: 10).map(\.alertID).contains("b2"))
         }
     }
 }

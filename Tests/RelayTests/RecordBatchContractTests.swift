@@ -80,7 +80,8 @@ struct RecordBatchContractTests {
                 delivery("a4", "same", at: 3_601_000),
             ]
             try await store.withIngestTransaction { transaction in try await RecordBatch.queue(deliveries, in: transaction) }
-            #expect(Set(try await store.deliveries(state: nil, limit: 10).map(\.alertID)) == ["a1", "a3", "a4"])
+            // a1 is still waiting to be sent: its repeats in the batch wait with it, however late.
+            #expect(Set(try await store.deliveries(state: nil, limit: 10).map(\.alertID)) == ["a1", "a3"])
         }
     }
 }
