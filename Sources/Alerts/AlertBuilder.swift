@@ -30,7 +30,19 @@ public struct AlertBuilder: Sendable {
         return parts.count >= 6 && parts[4].count == 12 ? String(parts[4]) : nil
     }
 
+    /// The alert for an audit. Findings of `silenced` checks are left out (they are stored and
+    /// shown by the API, but alert nobody); nil when that leaves nothing to say.
+    public func audit(_ audit: AuditNotification, change: AuditChange, topicARN: String, silenced: Set<String> = []) -> Alert? {
+        let alert = self.audit(audit, change: change, topicARN: topicARN, leavingOut: silenced)
+        if !silenced.isEmpty, alert.isQuiet || (alert.findings.isEmpty && alert.attributes.taskStatus == "COMPLETED") { return nil }
+        return alert
+    }
+
     public func audit(_ audit: AuditNotification, change: AuditChange, topicARN: String) -> Alert {
+        self.audit(audit, change: change, topicARN: topicARN, leavingOut: [])
+    }
+
+    private func audit(_ audit: AuditNotification, change: AuditChange, topicARN: String, leavingOut silenced: Set<String>) -> Alert {
         var findings: [Alert.Finding] = []
         let entries: [(AuditChange.Entry, Alert.Finding.Change)] =
             change.newlyNonCompliant.map { ($0, .new) } + change.worsened.map { ($0, .worse) } + change.unchanged.map { ($0, .known) }
@@ -58,6 +70,8 @@ public struct AlertBuilder: Sendable {
             let check = audit.checks.first { $0.checkName == entry.checkName }
             findings.append(finding(entry.checkName, severity: entry.severity, change: .resolved, current: 0, total: check?.totalResourcesCount ?? 0, previous: entry.previousCount))
         }
+        let silencedCount = Set(findings.map(\.checkName)).intersection(silenced).count
+        findings.removeAll { silenced.contains($0.checkName) }
         let order: [Alert.Finding.Change: Int] = [.new: 0, .worse: 1, .known: 2, .failed: 3, .better: 4, .resolved: 5]
         findings.sort { (order[$0.change]!, -$0.severity.rank, -$0.nonCompliantResources, $0.checkName) < (order[$1.change]!, -$1.severity.rank, -$1.nonCompliantResources, $1.checkName) }
 
@@ -84,6 +98,7 @@ public struct AlertBuilder: Sendable {
         if better > 0 { summaryParts.append("\(better) better") }
         if !resolved.isEmpty { summaryParts.append("\(resolved.count) resolved") }
         if !failed.isEmpty { summaryParts.append("\(failed.count) did not run") }
+        if silencedCount > 0 { summaryParts.append("\(silencedCount) silenced") }
         let summary = "\(audit.nonCompliantChecksCount) of \(audit.totalChecksCount) checks non-compliant" + (summaryParts.isEmpty ? "" : ": " + summaryParts.joined(separator: ", "))
 
         let region = audit.region ?? Self.region(ofTopic: topicARN)

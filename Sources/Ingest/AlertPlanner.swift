@@ -49,10 +49,12 @@ public struct AlertPlanner: Sendable {
     /// True when there is anywhere to send alerts at all.
     public var isEnabled: Bool { !receivers.isEmpty }
 
-    public func alert(for message: StoredMessage, event: RecordedEvent) -> Alert? {
+    /// The alert `event` makes; nil when it makes none (a subscription change nobody asked to
+    /// hear of, an audit whose every finding is silenced).
+    public func alert(for message: StoredMessage, event: RecordedEvent, silences: [Silence] = []) -> Alert? {
         switch event {
         case .audit(let audit, let change):
-            return builder.audit(audit, change: change, topicARN: message.topicARN)
+            return builder.audit(audit, change: change, topicARN: message.topicARN, silenced: silences.silencedChecks(of: audit, at: message.receivedAt))
         case .detect(let violation):
             return builder.detect(violation, topicARN: message.topicARN)
         case .unrecognized(let reason):
@@ -63,8 +65,8 @@ public struct AlertPlanner: Sendable {
         }
     }
 
-    public func plan(_ message: StoredMessage, _ event: RecordedEvent) -> [OutboxEntry] {
-        guard isEnabled, let alert = alert(for: message, event: event) else { return [] }
+    public func plan(_ message: StoredMessage, _ event: RecordedEvent, silences: [Silence] = []) -> [OutboxEntry] {
+        guard isEnabled, let alert = alert(for: message, event: event, silences: silences) else { return [] }
         return entries(for: alert, now: message.receivedAt)
     }
 

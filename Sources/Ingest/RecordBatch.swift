@@ -109,11 +109,14 @@ public enum RecordBatch {
         if !unrecognized.isEmpty { try await transaction.insertUnrecognized(unrecognized) }
 
         if let planner, planner.isEnabled {
+            // Silences apply to audit findings: read once per batch, only when it has audits.
+            let hasAudits = new.contains { if case .audit? = events[$0] { true } else { false } }
+            let silences = hasAudits ? try await transaction.activeSilences(since: new.map { items[$0].message.receivedAt }.min() ?? 0) : []
             var entries: [NewDelivery] = []
             for index in new {
                 guard let event = events[index] else { continue }
                 let message = items[index].message
-                entries += planner.plan(message, event).map { NewDelivery(entry: $0, at: message.receivedAt) }
+                entries += planner.plan(message, event, silences: silences).map { NewDelivery(entry: $0, at: message.receivedAt) }
             }
             try await queue(entries, in: transaction)
         }

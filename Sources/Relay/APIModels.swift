@@ -219,6 +219,40 @@ public enum APIModels {
         }
     }
 
+    public struct SilenceInfo: Encodable, Sendable {
+        var id: String
+        var check: String
+        var account: String?
+        var region: String?
+        var scheduledAudit: String?
+        var startsAt: String
+        var endsAt: String
+        var comment: String
+        var createdBy: String?
+        var expiredAt: String?
+
+        public init(_ silence: Silence) {
+            id = silence.id
+            check = silence.checkName
+            account = silence.accountID
+            region = silence.region
+            scheduledAudit = silence.scheduledAuditName
+            startsAt = SNSInstant(millisecondsSince1970: silence.startsAt).description
+            endsAt = SNSInstant(millisecondsSince1970: silence.endsAt).description
+            comment = silence.comment
+            createdBy = silence.createdBy
+            expiredAt = silence.expiredAt.map { SNSInstant(millisecondsSince1970: $0).description }
+        }
+    }
+
+    public struct SilenceList: Encodable, Sendable {
+        var silences: [SilenceInfo]
+
+        public init(_ silences: [Silence]) {
+            self.silences = silences.map(SilenceInfo.init)
+        }
+    }
+
     /// A delivery without its body (it can hold what the alert said, not secrets, but is large).
     public struct DeliveryInfo: Encodable, Sendable {
         var id: String

@@ -7,7 +7,7 @@ import NIOCore
 import SNS
 import Storage
 
-/// The read-only query API (`/api/v1`) and `/metrics`.
+/// The query API (`/api/v1`: read-only but for silences) and `/metrics`.
 enum APIRoutes {
     static func add(to router: Router<BasicRequestContext>, store: any Store, token: String?, metricsToken: String?, receivers: @escaping @Sendable () -> [String] = { [] }, metrics relayMetrics: RelayMetrics, logger: Logger) {
         let api = router.group("/api/v1")
@@ -58,6 +58,7 @@ enum APIRoutes {
         api.get("/subscriptions") { _, _ in
             try await answer { APIModels.SubscriptionList(try await store.subscriptions()) }
         }
+        SilenceRoutes.add(to: api, store: store, logger: logger)
         let metrics = router.group("/metrics")
         if let metricsToken {
             metrics.add(middleware: BearerAuthMiddleware(token: metricsToken, key: "metrics.token"))

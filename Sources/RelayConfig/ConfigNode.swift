@@ -1,3 +1,4 @@
+import DeviceDefender
 import Foundation
 import Yams
 
@@ -219,13 +220,11 @@ struct ConfigNode {
 
     /// `90`, `90s`, `30m`, `4h` or `1d`, as seconds.
     func duration() throws(ConfigurationError) -> Int64 {
-        let text = try string().trimmingCharacters(in: .whitespaces)
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        let unit = text.last.flatMap { units[$0] }
-        guard let number = Int64(unit == nil ? text : String(text.dropLast())), number > 0 else {
-            throw .invalidValue(key: key, reason: "'\(shown(text))' is not a duration such as 90s, 30m, 4h or 1d")
+        let text = try string()
+        guard let seconds = DurationText.seconds(text) else {
+            throw .invalidValue(key: key, reason: "'\(shown(text))' is not a duration such as 90s, 30m, 4h or 1d (at most 10 years)")
         }
-        return number * (unit ?? 1)
+        return seconds
     }
 
     /// `HH:MM` as minutes after midnight; `24:00` is the end of the day.

@@ -42,6 +42,8 @@ public protocol IngestTransaction {
     func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool]
     /// Queues deliveries; an id already queued is left as it is.
     func insertDeliveries(_ deliveries: [NewDelivery]) async throws
+    /// The silences in effect at some moment from `since` on (not ended, not expired).
+    func activeSilences(since: Int64) async throws -> [Silence]
 }
 
 /// A store that runs ingest transactions.

@@ -174,6 +174,21 @@ struct PostgresIngestTransaction: IngestTransaction {
         return found
     }
 
+    func activeSilences(since: Int64) async throws -> [Silence] {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(since)
+        var silences: [Silence] = []
+        for try await row in try await run(PostgresIngestStatements.ActiveSilences(bindings: bindings)) {
+            let (id, check, account, region, schedule, starts, ends, comment, createdBy, createdAt, expiredAt) =
+                try row.decode((String, String, String?, String?, String?, Int64, Int64, String, String?, Int64, Int64?).self)
+            silences.append(Silence(
+                id: id, checkName: check, accountID: account, region: region, scheduledAuditName: schedule, startsAt: starts, endsAt: ends,
+                comment: comment, createdBy: createdBy, createdAt: createdAt, expiredAt: expiredAt
+            ))
+        }
+        return silences
+    }
+
     func insertDeliveries(_ deliveries: [NewDelivery]) async throws {
         guard !deliveries.isEmpty else { return }
         let rows = deliveries.sorted { $0.entry.id < $1.entry.id }
@@ -297,6 +312,14 @@ enum PostgresIngestStatements {
                 WHERE d.receiver = u.receiver AND d.fingerprint = u.fingerprint
                 AND (d.state IN ('pending', 'sending') OR (d.state = 'delivered' AND d.delivered_at >= u.since))
             )
+            """
+        let bindings: PostgresBindings
+    }
+
+    struct ActiveSilences: PostgresIngestStatement {
+        static let sql = """
+            SELECT id, check_name, account_id, region, scheduled_audit_name, starts_at, ends_at, comment, created_by, created_at, expired_at
+            FROM silences WHERE ends_at > $1 AND expired_at IS NULL ORDER BY created_at DESC, id
             """
         let bindings: PostgresBindings
     }

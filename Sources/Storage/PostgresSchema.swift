@@ -183,5 +183,22 @@ enum PostgresSchema {
             CREATE INDEX deliveries_lane ON deliveries (receiver, state, created_at, id);
             CREATE INDEX unrecognized_notifications_by_time ON unrecognized_notifications (received_at);
             """),
+        // See SQLiteSchema's v9.
+        Migration("v10-silences", """
+            CREATE TABLE silences (
+                id TEXT PRIMARY KEY,
+                check_name TEXT NOT NULL,
+                account_id TEXT,
+                region TEXT,
+                scheduled_audit_name TEXT,
+                starts_at BIGINT NOT NULL,
+                ends_at BIGINT NOT NULL,
+                comment TEXT NOT NULL,
+                created_by TEXT,
+                created_at BIGINT NOT NULL,
+                expired_at BIGINT
+            );
+            CREATE INDEX silences_by_end ON silences (ends_at);
+            """),
     ]
 }

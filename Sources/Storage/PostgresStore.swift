@@ -130,8 +130,11 @@ public final class PostgresStore: Store, Service {
     }
 
     /// The migrations applied, oldest first.
+    /// In the order they are defined (`v10` after `v9`), names this release does not know last.
     public func appliedMigrations() async throws(StoreError) -> [String] {
-        try await rows(SQLStatement("SELECT name FROM schema_migrations ORDER BY name")).map { row throws(StoreError) in try row.text("name") }
+        let names = try await rows(SQLStatement("SELECT name FROM schema_migrations ORDER BY name")).map { row throws(StoreError) in try row.text("name") }
+        let order = Dictionary(PostgresSchema.migrations.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return names.sorted { (order[$0] ?? Int.max, $0) < (order[$1] ?? Int.max, $1) }
     }
 
     /// A server commits transactions of several connections at once: a second batch in flight
@@ -208,6 +211,25 @@ public final class PostgresStore: Store, Service {
 
     public func storedMessageIDs() async throws(StoreError) -> Set<String> {
         Set(try await rows(SQLStatement("SELECT message_id FROM sns_messages")).map { row throws(StoreError) in try row.text("message_id") })
+    }
+
+    /// The count and the insert run under a transaction-scoped advisory lock, so that replicas
+    /// adding silences at once cannot pass the limit together.
+    public func addSilence(_ silence: Silence) async throws(StoreError) -> Bool {
+        try await transaction { connection in
+            try await connection.run(SQLStatement("SELECT pg_advisory_xact_lock(?)", [.integer(PostgresIngestTransaction.advisoryLockKey("silences"))]), logger: self.logger)
+            guard (try await connection.rows(SilenceSQL.activeCount(at: silence.createdAt), logger: self.logger).first?.int("n") ?? 0) < SilenceSQL.maxActive else { return false }
+            try await connection.run(SilenceSQL.insert(silence), logger: self.logger)
+            return true
+        }
+    }
+
+    public func silences(includeEnded: Bool, at now: Int64) async throws(StoreError) -> [Silence] {
+        try await rows(SilenceSQL.list(includeEnded: includeEnded, at: now)).map(SilenceSQL.silence(from:))
+    }
+
+    public func expireSilence(id: String, at now: Int64) async throws(StoreError) -> Bool {
+        try await transaction { try await $0.changedRows(SilenceSQL.expire(id: id, at: now), logger: self.logger) } > 0
     }
 
     public func subscriptions() async throws(StoreError) -> [Subscription] {

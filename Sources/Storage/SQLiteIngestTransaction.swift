@@ -195,6 +195,12 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
         }
     }
 
+    func activeSilences(since: Int64) async throws -> [Silence] {
+        try onWriter { db, statements in
+            try statements.rows(SilenceSQL.list(includeEnded: false, at: since), in: db).map(SilenceSQL.silence(from:))
+        }
+    }
+
     func insertDeliveries(_ deliveries: [NewDelivery]) async throws {
         try onWriter { db, statements in
             for delivery in deliveries { try statements.run(SummarySQL.insertDelivery(delivery.entry, at: delivery.at), in: db) }

@@ -205,6 +205,25 @@ enum SQLiteSchema {
                 CREATE INDEX unrecognized_notifications_by_time ON unrecognized_notifications (received_at);
                 """)
         }
+        // Silences: findings of a check that alert nobody until they end (shared by replicas).
+        migrator.registerMigration("v9-silences") { db in
+            try db.execute(sql: """
+                CREATE TABLE silences (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    check_name TEXT NOT NULL,
+                    account_id TEXT,
+                    region TEXT,
+                    scheduled_audit_name TEXT,
+                    starts_at INTEGER NOT NULL,
+                    ends_at INTEGER NOT NULL,
+                    comment TEXT NOT NULL,
+                    created_by TEXT,
+                    created_at INTEGER NOT NULL,
+                    expired_at INTEGER
+                );
+                CREATE INDEX silences_by_end ON silences (ends_at);
+                """)
+        }
         return migrator
     }
 }

@@ -239,6 +239,25 @@ public final class SQLiteStore: Store {
         try await read { db in Set(try String.fetchAll(db, sql: "SELECT message_id FROM sns_messages")) }
     }
 
+    public func addSilence(_ silence: Silence) async throws(StoreError) -> Bool {
+        try await write { db in
+            guard (try db.rows(SilenceSQL.activeCount(at: silence.createdAt)).first?.int("n") ?? 0) < SilenceSQL.maxActive else { return false }
+            try db.run(SilenceSQL.insert(silence))
+            return true
+        }
+    }
+
+    public func silences(includeEnded: Bool, at now: Int64) async throws(StoreError) -> [Silence] {
+        try await read { db in try db.rows(SilenceSQL.list(includeEnded: includeEnded, at: now)).map(SilenceSQL.silence(from:)) }
+    }
+
+    public func expireSilence(id: String, at now: Int64) async throws(StoreError) -> Bool {
+        try await write { db in
+            try db.run(SilenceSQL.expire(id: id, at: now))
+            return db.changesCount > 0
+        }
+    }
+
     public func subscriptions() async throws(StoreError) -> [Subscription] {
         try await read { db in try db.rows(SQLStatement("SELECT * FROM subscriptions ORDER BY topic_arn")).map(SummarySQL.subscription(from:)) }
     }

@@ -59,6 +59,15 @@ public protocol Store: IngestStore {
     /// Keeps the subscription pending and remembers why confirming it failed.
     func markConfirmationFailed(topicARN: String, reason: String, at: Int64) async throws(StoreError)
 
+    /// Stores a silence; false (and nothing stored) when `SilenceSQL.maxActive` silences are
+    /// in effect already.
+    func addSilence(_ silence: Silence) async throws(StoreError) -> Bool
+    /// Silences in effect at `now` or starting later, newest first; with `includeEnded`,
+    /// every silence kept.
+    func silences(includeEnded: Bool, at now: Int64) async throws(StoreError) -> [Silence]
+    /// Ends a silence at `now`; false when no silence by that id is in effect.
+    func expireSilence(id: String, at now: Int64) async throws(StoreError) -> Bool
+
     /// Throws when the store cannot serve reads and writes (for `/readyz`).
     func checkReady() async throws(StoreError)
     func close() async

@@ -228,6 +228,7 @@ private struct RefusingTransaction: IngestTransaction {
     func insertUnrecognized(_ notifications: [UnrecognizedNotification]) async throws { try await base.insertUnrecognized(notifications) }
     func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool] { try await base.recentlyQueued(queries) }
     func insertDeliveries(_ deliveries: [NewDelivery]) async throws { try await base.insertDeliveries(deliveries) }
+    func activeSilences(since: Int64) async throws -> [Silence] { try await base.activeSilences(since: since) }
 }
 
 /// Polls `condition` every 5 ms for at most 30 s (the whole suite starts at once on two cores:
