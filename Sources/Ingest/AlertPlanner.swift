@@ -72,12 +72,22 @@ public struct AlertPlanner: Sendable {
 
     /// The entries for one alert (also used for alerts that follow a later step).
     public func entries(for alert: Alert, now: Int64) -> [OutboxEntry] {
-        router.decide(alert, now: now).compactMap { decision in
-            guard !decision.muted, let receiver = receivers[decision.receiver] else { return nil }
-            return OutboxEntry(
+        router.decide(alert, now: now).flatMap { decision -> [OutboxEntry] in
+            guard !decision.muted, let receiver = receivers[decision.receiver] else { return [] }
+            if receiver.kind == .pagerduty {
+                // One event per finding: each is its own outbox entry (and repeat fingerprint).
+                return PagerDutyEvent.events(alert).map { event in
+                    OutboxEntry(
+                        id: "\(alert.id)#\(receiver.name)#\(event.dedupKey)", receiver: receiver.name, alertID: alert.id, kind: alert.kind.rawValue,
+                        body: event.body, fingerprint: event.fingerprint,
+                        repeatIntervalSeconds: decision.repeatIntervalSeconds
+                    )
+                }
+            }
+            return [OutboxEntry(
                 id: "\(alert.id)#\(receiver.name)", receiver: receiver.name, alertID: alert.id, kind: alert.kind.rawValue,
                 body: render(alert, for: receiver), fingerprint: alert.attributes.fingerprint, repeatIntervalSeconds: decision.repeatIntervalSeconds
-            )
+            )]
         }
     }
 
@@ -93,6 +103,8 @@ public struct AlertPlanner: Sendable {
         case .teams: return TeamsMessage.render(alert, mentions: receiver.mentions)
         case .discord: return DiscordMessage.render(alert, mentions: receiver.mentions)
         case .googlechat: return GoogleChatMessage.render(alert)
+        case .pagerduty:
+            return PagerDutyEvent.events(alert).first?.body ?? []
         case .webhook:
             let document = WebhookDocument.render(alert)
             guard let template = receiver.template,

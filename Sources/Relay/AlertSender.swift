@@ -37,7 +37,7 @@ public struct AlertSender: Sendable {
     }
 
     private func post(_ delivery: Delivery, to receiver: RelayConfiguration.Receiver) async -> SendResult {
-        guard let url = receiver.url else { return .invalid("receiver has no url") }
+        guard let url = receiver.effectiveURL else { return .invalid("receiver has no url") }
         guard let policy = policies[receiver.name] else { return .invalid("invalid allowed_hosts") }
         if let violation = policy.check(url) {
             return .invalid("the receiver URL is refused: \(violation.sentence)")
@@ -55,9 +55,14 @@ public struct AlertSender: Sendable {
                 headers.append(("X-Defender-Relay-Signature", "sha256=" + Self.signature(secret: secret, timestamp: timestamp, body: delivery.body)))
             }
         }
+        var body = delivery.body
+        if receiver.kind == .pagerduty {
+            guard let key = receiver.routingKey, body.first == UInt8(ascii: "{"), body.count > 2 else { return .invalid("the queued PagerDuty event cannot be read") }
+            body = Self.withRoutingKey(key, body)
+        }
         let response: CurlResponse
         do {
-            response = try await curl.perform(CurlRequest(method: .post, url: url, headers: headers, body: delivery.body, maxResponseBytes: 64 * 1024))
+            response = try await curl.perform(CurlRequest(method: .post, url: url, headers: headers, body: body, maxResponseBytes: 64 * 1024))
         } catch {
             return .unreachable("\(error.shortDescription): \(Self.scrub(String(describing: error), url: url))")
         }
@@ -86,6 +91,17 @@ public struct AlertSender: Sendable {
         } catch {
             return .unreachable(error.description)
         }
+    }
+
+    /// A queued PagerDuty event (a JSON object) with `routing_key` first: the key is added at
+    /// send time, so the outbox and the API never hold it.
+    static func withRoutingKey(_ key: String, _ event: [UInt8]) -> [UInt8] {
+        var writer = JSONWriter(capacity: event.count + key.utf8.count + 20)
+        writer.raw("{")
+        writer.key("routing_key")
+        writer.string(key)
+        writer.raw(",")
+        return writer.bytes + event.dropFirst()
     }
 
     /// Hex HMAC-SHA256 of `timestamp.body`: the receiving end recomputes it with the shared

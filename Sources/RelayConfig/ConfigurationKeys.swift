@@ -221,6 +221,7 @@ public enum ReceiverKey: String, ConfigKey {
     case textTemplate = "text_template"
     case htmlTemplate = "html_template"
     case mention
+    case routingKey = "routing_key"
 
     public static let path = "receivers[]"
     public static let summary = "One place alerts can go. Chat and webhook URLs must be https on the service's own hosts."
@@ -228,13 +229,13 @@ public enum ReceiverKey: String, ConfigKey {
     public var documentation: KeyDocumentation {
         switch self {
         case .name: .init("letters, digits, `-_.`", "—", "Required; what routes call the receiver. Unique.")
-        case .type: .init("slack, teams, discord, googlechat, webhook, email", "—", "Required.")
-        case .url: .init("https URL (secret)", "—", "Required for every type but email. Webhook URLs hold tokens: use `${VAR}` or `${file:PATH}`.")
+        case .type: .init("slack, teams, discord, googlechat, webhook, email, pagerduty", "—", "Required.")
+        case .url: .init("https URL (secret)", "—", "Required for every type but email and pagerduty (default `https://events.pagerduty.com/v2/enqueue`). Webhook URLs hold tokens: use `${VAR}` or `${file:PATH}`.")
         case .headers: .init("mapping of header names to values", "{}", "Webhook only: extra request headers.")
         case .hmacSecret: .init("string (secret)", "unset", "Webhook only: signs `timestamp.body` with HMAC-SHA256 in `X-Defender-Relay-Signature`.")
         case .template: .init("file path", "unset (the JSON document of docs/ALERT-SCHEMA.md)", "Webhook only: a Mustache template rendered with the alert.")
-        case .allowedHosts: .init("list of regexes (whole match)", "the service's hosts (webhook, email: any)", "Hosts the URL may name.")
-        case .ratePerSecond: .init("number, 0 or 0.01...10000", "slack, googlechat 1; discord, teams, email 2; webhook 10", "Sends per second to this receiver; 0 means no limit.")
+        case .allowedHosts: .init("list of regexes (whole match)", "the service's hosts (pagerduty: events.pagerduty.com, events.eu.pagerduty.com; webhook, email: any)", "Hosts the URL may name.")
+        case .ratePerSecond: .init("number, 0 or 0.01...10000", "slack, googlechat 1; discord, teams, email, pagerduty 2; webhook 10", "Sends per second to this receiver; 0 means no limit.")
         case .concurrency: .init("integer 1...64", "webhook 4, others 1", "Sends under way at once to this receiver.")
         case .smtpURL: .init("smtp:// or smtps:// URL", "—", "Email only, required.")
         case .requireTLS: .init("boolean", "true", "Email only: STARTTLS is required on smtp:// unless false.")
@@ -245,6 +246,7 @@ public enum ReceiverKey: String, ConfigKey {
         case .subjectTemplate: .init("Mustache template", "built in", "Email only: the subject line.")
         case .textTemplate: .init("file path", "built in", "Email only: the plain-text part's Mustache template.")
         case .htmlTemplate: .init("file path", "built in", "Email only: the HTML part's Mustache template.")
+        case .routingKey: .init("string (secret)", "—", "PagerDuty only, required: the Events API v2 integration key; use `${VAR}` or `${file:PATH}`.")
         case .mention: .init("list", "[]", "Slack, Teams, Discord: who is called when a new or worse finding is CRITICAL. Slack: `here`, `channel`, user ids (`U…`, `W…`), user group ids (`S…`); Discord: `role:ID`, `user:ID` (only these are pinged); Teams: `Name <id>` with a user's Entra object id or UPN.")
         }
     }

@@ -34,6 +34,8 @@ extension RelayConfiguration {
         public var subjectTemplate: String?
         public var textTemplate: String?
         public var htmlTemplate: String?
+        /// PagerDuty only: the Events API v2 integration key (a secret).
+        public var routingKey: String?
         /// Slack, Teams, Discord: who is called when a new or worse finding is CRITICAL.
         public var mentions: [String] = []
 
@@ -51,8 +53,14 @@ extension RelayConfiguration {
             case .teams: return [#"([a-z0-9-]+\.)+(logic\.azure\.com|webhook\.office\.com|powerplatform\.com)"#]
             case .discord: return [#"(discord\.com|discordapp\.com|ptb\.discord\.com|canary\.discord\.com)"#]
             case .googlechat: return [#"chat\.googleapis\.com"#]
+            case .pagerduty: return [#"events\.(eu\.)?pagerduty\.com"#]
             case .webhook, .email: return [".*"]
             }
+        }
+
+        /// Where the receiver POSTs: its `url`, or PagerDuty's Events API v2.
+        public var effectiveURL: String? {
+            url ?? (kind == .pagerduty ? "https://events.pagerduty.com/v2/enqueue" : nil)
         }
 
         /// Sends at once: one for chat services and mail (they rate-limit per webhook and keep
@@ -70,6 +78,8 @@ extension RelayConfiguration {
             case .slack, .googlechat: return 1
             case .discord: return 2
             case .teams: return 2
+            // The Events API takes about 120 events a minute per integration key.
+            case .pagerduty: return 2
             case .webhook: return 10
             case .email: return 2
             }

@@ -42,6 +42,7 @@ extension RelayConfiguration {
                     case .textTemplate: receiver.textTemplate = try value.string()
                     case .htmlTemplate: receiver.htmlTemplate = try value.string()
                     case .mention: receiver.mentions = try value.stringOrList()
+                    case .routingKey: receiver.routingKey = try value.string()
                     }
                 }
                 guard let name, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -95,7 +96,7 @@ extension RelayConfiguration {
             case .slack: ["here", "channel", "everyone"].contains(entry) || (["U", "W", "S"].contains(entry.prefix(1)) && isID(Substring(entry), { $0.isASCII && ($0.isUppercase || $0.isNumber) }))
             case .discord: (entry.hasPrefix("role:") || entry.hasPrefix("user:")) && isID(entry.dropFirst(5), { $0.isASCII && $0.isNumber })
             case .teams: !entry.isEmpty && entry.count <= 200 && !entry.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-            case .googlechat, .webhook, .email: false
+            case .googlechat, .webhook, .email, .pagerduty: false
             }
             guard valid else {
                 let expected = switch receiver.kind {
@@ -138,7 +139,14 @@ extension RelayConfiguration {
                 throw .invalidValue(key: key + ".headers." + name, reason: "the value contains a CR, LF or other control character")
             }
         }
-        guard let url = receiver.url else { throw .invalidValue(key: key + ".url", reason: "required for \(receiver.kind.rawValue)") }
+        if receiver.kind == .pagerduty {
+            // Integration keys are 32 characters of letters and digits; the value is a secret and
+            // is never repeated in the error.
+            guard let routingKey = receiver.routingKey, (20...64).contains(routingKey.count), routingKey.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                throw .invalidValue(key: key + ".routing_key", reason: "an Events API v2 integration key (20 to 64 letters and digits) is required")
+            }
+        }
+        guard let url = receiver.effectiveURL else { throw .invalidValue(key: key + ".url", reason: "required for \(receiver.kind.rawValue)") }
         let patterns: [WholeMatchPattern]
         do {
             patterns = try receiver.effectiveAllowedHosts.map(WholeMatchPattern.init)

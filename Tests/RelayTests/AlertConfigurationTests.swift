@@ -83,7 +83,7 @@ struct AlertConfigurationTests {
     }
 
     @Test(arguments: [
-        ("receivers:\n  - {name: a, type: pager, url: https://x.example}", ConfigurationError.invalidValue(key: "receivers[0].type", reason: "must be one of slack, teams, discord, googlechat, webhook, email")),
+        ("receivers:\n  - {name: a, type: pager, url: https://x.example}", ConfigurationError.invalidValue(key: "receivers[0].type", reason: "must be one of slack, teams, discord, googlechat, webhook, email, pagerduty")),
         ("receivers:\n  - {name: a, type: slack, url: https://evil.example/services/x}", .invalidValue(key: "receivers[0].url", reason: "host 'evil.example' is not an allowed host (the URL itself is not shown: it may hold a secret)")),
         ("receivers:\n  - {name: a, type: webhook, url: http://hooks.example.com/x}", .invalidValue(key: "receivers[0].url", reason: "only https is allowed (the URL itself is not shown: it may hold a secret)")),
         ("receivers:\n  - {name: a, type: webhook, url: https://user:pw@hooks.example.com/x}", .invalidValue(key: "receivers[0].url", reason: "it carries user information before the host (the URL itself is not shown: it may hold a secret)")),
@@ -105,6 +105,8 @@ struct AlertConfigurationTests {
         ("accounts: {'123456789012': \"a\\nb\"}", .invalidValue(key: "accounts.123456789012", reason: "a name of 1 to 64 characters on one line is required")),
         ("receivers:\n  - {name: a, type: slack, url: https://hooks.slack.com/services/x, mention: ['@here']}", .invalidValue(key: "receivers[0].mention", reason: "'@here' is not a mention; expected here, channel, everyone, a user id (U…, W…) or a user group id (S…)")),
         ("receivers:\n  - {name: a, type: discord, url: https://discord.com/api/webhooks/1/x, mention: [ops]}", .invalidValue(key: "receivers[0].mention", reason: "'ops' is not a mention; expected role:ID or user:ID with a numeric id")),
+        ("receivers:\n  - {name: p, type: pagerduty}", .invalidValue(key: "receivers[0].routing_key", reason: "an Events API v2 integration key (20 to 64 letters and digits) is required")),
+        ("receivers:\n  - {name: p, type: pagerduty, routing_key: R0UT1NGKEY0123456789abcdefABCDEF, url: https://evil.example/v2/enqueue}", .invalidValue(key: "receivers[0].url", reason: "host 'evil.example' is not an allowed host (the URL itself is not shown: it may hold a secret)")),
         ("receivers:\n  - {name: a, type: googlechat, url: https://chat.googleapis.com/v1/x, mention: [all]}", .invalidValue(key: "receivers[0].mention", reason: "'all' is not a mention; expected nothing: googlechat receivers take no mentions")),
     ])
     func refusesBadReceiversAndRoutesNamingTheKey(_ yaml: String, _ expected: ConfigurationError) {

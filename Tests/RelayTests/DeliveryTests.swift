@@ -351,3 +351,59 @@ struct DeliveryTests {
         }
     }
 }
+
+/// PagerDuty's Events API v2 against a local HTTPS server that checks events as PagerDuty does:
+/// a trigger per new finding, a resolve once the check is compliant again, the routing key
+/// added at send time and never stored.
+@Suite(.timeLimit(.minutes(3)))
+struct PagerDutyDeliveryTests {
+    @Test func triggersPerNewFindingAndResolvesWhenCompliantAgain() async throws {
+        let routingKey = "R0UT1NGKEY0123456789abcdefABCDEF"
+        let pager = DeliveryTests.receiver("pager", .pagerduty, "https://events.pagerduty.com/v2/enqueue") { $0.routingKey = routingKey }
+        try await DeliveryTests().withRelay(receivers: [pager]) { setup, harness, client in
+            let first = try DeliveryTests.auditEnvelope("pd-1", start: 1_764_000_000_000, checks: [
+                ("DEVICE_CERTIFICATE_SHARED_CHECK", "COMPLETED_NON_COMPLIANT", 3), ("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1),
+                ("IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "COMPLETED_COMPLIANT", 0),
+            ], url: setup.certificateURL)
+            #expect(try await client.postSNS(first).status == .ok)
+            let triggers = try await eventually("two triggers") { () -> [FakeChat.Request]? in
+                let requests = setup.chat.requests(to: "/v2/enqueue")
+                return requests.count >= 2 ? requests : nil
+            }
+            let events = triggers.compactMap(\.json)
+            #expect(events.allSatisfy { $0["routing_key"] as? String == routingKey && $0["event_action"] as? String == "trigger" })
+            let shared = try #require(events.first { ($0["dedup_key"] as? String)?.hasSuffix("DEVICE_CERTIFICATE_SHARED_CHECK") == true })
+            #expect(shared["dedup_key"] as? String == "123456789012:us-east-1:DEVICE_CERTIFICATE_SHARED_CHECK")
+            let payload = try #require(shared["payload"] as? [String: Any])
+            #expect(payload["severity"] as? String == "critical")
+            #expect((payload["summary"] as? String)?.hasPrefix("CRITICAL: Device certificate shared — new, 3 of ") == true)
+            #expect(((payload["custom_details"] as? [String: Any])?["remediation"] as? String)?.isEmpty == false)
+            let logging = try #require(events.first { ($0["dedup_key"] as? String)?.hasSuffix("LOGGING_DISABLED_CHECK") == true })
+            #expect((logging["payload"] as? [String: Any])?["severity"] as? String == "info")
+
+            // The next run: the shared certificates are fixed, logging stays off (known: no event).
+            let second = try DeliveryTests.auditEnvelope("pd-2", start: 1_764_086_400_000, checks: [
+                ("DEVICE_CERTIFICATE_SHARED_CHECK", "COMPLETED_COMPLIANT", 0), ("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1),
+                ("IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "COMPLETED_COMPLIANT", 0),
+            ], url: setup.certificateURL)
+            #expect(try await client.postSNS(second).status == .ok)
+            let all = try await eventually("the resolve") { () -> [FakeChat.Request]? in
+                let requests = setup.chat.requests(to: "/v2/enqueue")
+                return requests.count >= 3 ? requests : nil
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(setup.chat.requests(to: "/v2/enqueue").count == 3, "a known finding sends nothing")
+            let resolve = try #require(all.last?.json)
+            #expect(resolve["event_action"] as? String == "resolve")
+            #expect(resolve["dedup_key"] as? String == "123456789012:us-east-1:DEVICE_CERTIFICATE_SHARED_CHECK")
+            #expect(resolve["routing_key"] as? String == routingKey)
+
+            let delivered = try await eventually("three delivered with PagerDuty's 202") { () -> [Delivery]? in
+                let rows = try await harness.store.deliveries(state: .delivered, limit: 10)
+                return rows.count == 3 ? rows : nil
+            }
+            #expect(delivered.allSatisfy { $0.lastStatus == 202 })
+            #expect(delivered.allSatisfy { !String(decoding: $0.body, as: UTF8.self).contains(routingKey) }, "the routing key is never stored")
+        }
+    }
+}

@@ -17,7 +17,7 @@ public struct TestPKI: Sendable {
         "sns.us-east-1.amazonaws.com", "sns.us-west-2.amazonaws.com", "sns.eu-west-1.amazonaws.com",
         "evil.example", "sns.us-east-1.amazonaws.com.evil.example",
         // Chat services and webhooks, played by the delivery tests' server; and a mail server.
-        "hooks.slack.com", "prod-00.westus.logic.azure.com", "discord.com", "chat.googleapis.com", "hooks.example.com",
+        "hooks.slack.com", "prod-00.westus.logic.azure.com", "discord.com", "chat.googleapis.com", "hooks.example.com", "events.pagerduty.com",
         "smtp.example.com",
     ]
 

@@ -16,7 +16,7 @@ final class FakeChat: Sendable {
         var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] }
     }
 
-    static let hostnames = ["hooks.slack.com", "prod-00.westus.logic.azure.com", "discord.com", "chat.googleapis.com", "hooks.example.com"]
+    static let hostnames = ["hooks.slack.com", "prod-00.westus.logic.azure.com", "discord.com", "chat.googleapis.com", "hooks.example.com", "events.pagerduty.com"]
 
     let directory: URL
     let port: Int

@@ -48,6 +48,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if os.path.exists(self.server.args.down_file):
             return self.answer(503, "down")
         parts = self.path.strip("/").split("/")
+        if self.path == "/v2/enqueue":
+            return self.pagerduty(body)
         if parts[0] == "status":
             return self.answer(int(parts[1]), "status %s" % parts[1])
         if parts[0] == "retry-after":
@@ -65,6 +67,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(2)
             return
         self.answer(200, "ok")
+
+    def pagerduty(self, body):
+        """What PagerDuty's Events API v2 checks before it answers 202: a JSON event with a
+        routing key, an action, a dedup key, and for a trigger a payload with summary, source
+        and a known severity."""
+        try:
+            event = json.loads(body)
+            assert isinstance(event.get("routing_key"), str) and len(event["routing_key"]) == 32
+            assert event.get("event_action") in ("trigger", "acknowledge", "resolve")
+            assert isinstance(event.get("dedup_key"), str) and 0 < len(event["dedup_key"]) <= 255
+            if event["event_action"] == "trigger":
+                payload = event["payload"]
+                assert 0 < len(payload["summary"]) <= 1024 and payload["source"]
+                assert payload["severity"] in ("critical", "error", "warning", "info")
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return self.answer(400, json.dumps({"status": "invalid event", "message": "Event object is invalid"}))
+        return self.answer(202, json.dumps({"status": "success", "message": "Event processed", "dedup_key": event["dedup_key"]}))
 
     def answer(self, status, text, headers=None):
         data = text.encode()
