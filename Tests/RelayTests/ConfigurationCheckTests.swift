@@ -37,7 +37,7 @@ struct ConfigurationCheckTests {
             "invalid value for 'log.level': must be trace, debug, info, notice, warning, error or critical",
             "invalid value for 'receivers[0].url': host 'evil.example' is not an allowed host (the URL itself is not shown: it may hold a secret)",
             "'receivers[2].url' refers to environment variable MISSING_VAR, which is not set (use ${MISSING_VAR:-default} for a default)",
-            "invalid value for 'receivers[3].type': must be one of slack, teams, discord, googlechat, webhook, email",
+            "invalid value for 'receivers[3].type': must be one of slack, teams, discord, googlechat, webhook, email, pagerduty",
             "invalid value for 'routes[0].match.task_status': 'COMPLETE' can never match: it must be one of FAILED, CANCELED, COMPLETED",
             "invalid value for 'routes[0].match.task_type': 'DAILY' can never match: it must be one of SCHEDULED_AUDIT_TASK, ON_DEMAND_AUDIT_TASK",
             "invalid value for 'routes[0].match.event_type': 'alarm' can never match: it must be one of in-alarm, alarm-cleared, alarm-invalidated",
