@@ -5,7 +5,8 @@ import DeviceDefender
 /// `defender-relay.alert/1`, documented in docs/ALERT-SCHEMA.md).
 public struct Alert: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
-        case audit, detect, subscription, unrecognized
+        /// `overdue`: a scheduled audit has not arrived in time (`alerts.expect`), or is back.
+        case audit, detect, subscription, unrecognized, overdue
     }
 
     /// One check of an audit as the alert shows it.

@@ -99,7 +99,10 @@ public struct AlertBuilder: Sendable {
         if !resolved.isEmpty { summaryParts.append("\(resolved.count) resolved") }
         if !failed.isEmpty { summaryParts.append("\(failed.count) did not run") }
         if silencedCount > 0 { summaryParts.append("\(silencedCount) silenced") }
-        let summary = "\(audit.nonCompliantChecksCount) of \(audit.totalChecksCount) checks non-compliant" + (summaryParts.isEmpty ? "" : ": " + summaryParts.joined(separator: ", "))
+        // The non-compliant checks' breakdown in brackets; what is not non-compliant after it.
+        let breakdown = summaryParts.filter { $0.hasSuffix(" new") || $0.hasSuffix(" worse") || $0.hasSuffix(" known") }
+        let rest = summaryParts.filter { !breakdown.contains($0) }
+        let summary = (["\(audit.nonCompliantChecksCount) of \(audit.totalChecksCount) checks non-compliant" + (breakdown.isEmpty ? "" : " (" + breakdown.joined(separator: ", ") + ")")] + rest).joined(separator: "; ")
 
         let region = audit.region ?? Self.region(ofTopic: topicARN)
         let alias = accountAliases[audit.accountID]
@@ -109,7 +112,6 @@ public struct AlertBuilder: Sendable {
             Alert.Fact(label: "Audit", value: audit.scheduledAuditName ?? "on demand"),
             Alert.Fact(label: "Ran", value: AlertText.utcTime(audit.taskStartTime)),
             Alert.Fact(label: "Previous run", value: change.previousTaskStartTime.map(AlertText.utcTime) ?? (change.isFirstRun ? "first run of this schedule" : "unknown")),
-            Alert.Fact(label: "Checks", value: "\(audit.nonCompliantChecksCount) non-compliant, \(audit.compliantChecksCount) compliant, \(audit.failedChecksCount + audit.canceledChecksCount) did not run, of \(audit.totalChecksCount)"),
             Alert.Fact(label: "Task", value: audit.taskID),
         ]
         if audit.scheduledAuditName == nil, change.isFirstRun { facts[4].value = "first on-demand audit of this account and region" }
@@ -163,11 +165,9 @@ public struct AlertBuilder: Sendable {
         if things.count == 1 { facts.append(.init(label: "Thing", value: first.thingName)) }
         facts.append(.init(label: "Security profile", value: first.securityProfileName))
         facts.append(.init(label: "Behavior", value: first.behaviorName + (first.metric.map { " (\($0))" } ?? "")))
-        if let criteria = first.criteria { facts.append(.init(label: "Criteria", value: criteria)) }
-        if sorted.count == 1 {
-            if let value = first.metricValue { facts.append(.init(label: "Observed", value: value)) }
-            if let state = first.verificationState { facts.append(.init(label: "Verification", value: state)) }
-        }
+        // One event: the summary says what was observed against which criteria.
+        if sorted.count > 1, let criteria = first.criteria { facts.append(.init(label: "Criteria", value: criteria)) }
+        if sorted.count == 1, let state = first.verificationState { facts.append(.init(label: "Verification", value: state)) }
         facts.append(.init(label: sorted.count == 1 ? "At" : "From", value: AlertText.utcTime(sorted.first!.eventTime)))
         if sorted.count > 1 { facts.append(.init(label: "To", value: AlertText.utcTime(sorted.last!.eventTime))) }
         if sorted.count == 1, let started = items[0].alarmStartedAt {

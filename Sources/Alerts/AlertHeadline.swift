@@ -54,7 +54,8 @@ public enum AlertHeadline {
         if alert.violations.count == 1, let started = alert.violations[0].alarmStartedAt {
             what += " after " + AlertText.duration(milliseconds: alert.violations[0].eventTime - started)
         }
-        return fit(lead: lead, what: what, alert: alert, name: "\(profile)/\(behavior)")
+        // The behavior first: when the line is too long, the profile's name is what is cut.
+        return fit(lead: lead, what: what, alert: alert, name: "\(behavior) (\(profile))")
     }
 
     /// Keeps the lead and what changed whole; shortens where, then the name, to fit.

@@ -16,6 +16,21 @@ public enum AlertText {
         }
     }
 
+    /// The label a finding leads with: its severity, or `NOT RUN` for a check that could not
+    /// run (a problem of the audit's permissions, not a risk of that severity).
+    public static func severityLabel(_ finding: Alert.Finding) -> String {
+        finding.change == .failed ? "NOT RUN" : finding.severity.rawValue
+    }
+
+    /// The colour of a finding's label: green when resolved or better, grey when not run.
+    public static func findingColourHex(_ finding: Alert.Finding) -> String {
+        switch finding.change {
+        case .resolved, .better: "#2E7D32"
+        case .failed: "#5F6368"
+        default: colourHex(severity: finding.severity)
+        }
+    }
+
     /// `3 of 1200 resources`, or nil where counts say nothing (resolved, did not run).
     public static func counts(_ finding: Alert.Finding) -> String? {
         switch finding.change {
@@ -26,7 +41,7 @@ public enum AlertText {
 
     /// `CRITICAL Device certificate shared: new, 3 of 1200 resources`.
     public static func line(_ finding: Alert.Finding) -> String {
-        "\(finding.severity.rawValue) \(finding.displayName): " + ([changeLabel(finding)] + (counts(finding).map { [$0] } ?? [])).joined(separator: ", ")
+        "\(severityLabel(finding)) \(finding.displayName): " + ([changeLabel(finding)] + (counts(finding).map { [$0] } ?? [])).joined(separator: ", ")
     }
 
     /// What the finding means and what to do, in one line; nil when there is nothing to do
@@ -73,6 +88,7 @@ public enum AlertText {
         switch alert.kind {
         case .audit: alert.attributes.taskStatus == "COMPLETED" && alert.attributes.nonCompliantChecks == 0 && !alert.findings.contains { $0.change == .failed }
         case .detect: alert.attributes.eventType != "in-alarm"
+        case .overdue: alert.attributes.eventType == "back"
         default: false
         }
     }
@@ -120,7 +136,8 @@ public enum AlertText {
         switch severity {
         case .critical: 0xB0_1E_23
         case .high: 0xE0_6C_00
-        case .medium: 0xE6_B4_00
+        // Dark amber: readable as text on white (4.9:1), not only as a bar.
+        case .medium: 0x9A_67_00
         case .low: 0x2E_86_C1
         case .unknown: 0x80_80_80
         }

@@ -56,13 +56,13 @@ public enum DiscordMessage {
         switch alert.kind {
         case .audit: "Device Defender audit · " + (alert.attributes.scheduledAuditName ?? "on demand")
         case .detect: "Device Defender Detect · " + (alert.attributes.securityProfileName ?? "")
-        case .subscription, .unrecognized: alert.title
+        case .subscription, .unrecognized, .overdue: alert.title
         }
     }
 
     /// `**CRITICAL** Device certificate shared — new · 3 of 1200 resources`, guidance, page.
     static func findingText(_ finding: Alert.Finding) -> String {
-        var text = "**\(finding.severity.rawValue)** \(escape(finding.displayName)) — \(escape(AlertText.changeLabel(finding)))"
+        var text = "**\(AlertText.severityLabel(finding))** \(escape(finding.displayName)) — \(escape(AlertText.changeLabel(finding)))"
         if let counts = AlertText.counts(finding) { text += " · \(counts)" }
         if let guidance = AlertText.guidance(finding) { text += "\n" + escape(guidance) }
         if let url = finding.documentationURL { text += "\n[\(finding.checkName)](\(url))" }

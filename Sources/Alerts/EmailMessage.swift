@@ -43,9 +43,9 @@ public struct EmailMessage: Sendable, Equatable {
         for fact in alert.facts { html += "<tr><th align=\"left\" style=\"padding-right:12px;color:#555555;font-weight:normal\">\(escape(fact.label))</th><td>\(escape(fact.value))</td></tr>" }
         html += "</table></td></tr>"
         for finding in shown {
-            let findingColour = finding.change == .resolved || finding.change == .better ? "#2E7D32" : AlertText.colourHex(severity: finding.severity)
+            let findingColour = AlertText.findingColourHex(finding)
             html += "<tr><td style=\"padding:10px 16px;border-top:1px solid #e0e0e0\">"
-            html += "<p style=\"margin:0\"><span style=\"font-weight:bold;color:\(findingColour)\">\(finding.severity.rawValue)</span> "
+            html += "<p style=\"margin:0\"><span style=\"font-weight:bold;color:\(findingColour)\">\(AlertText.severityLabel(finding))</span> "
             html += "<strong>\(escape(finding.displayName))</strong> — \(escape(AlertText.changeLabel(finding)))"
             if let counts = AlertText.counts(finding) { html += " · \(escape(counts))" }
             html += "</p>"

@@ -16,7 +16,8 @@ public enum GoogleChatMessage {
             ["decoratedText": ["topLabel": "Severity", "text": "<font color=\"\(AlertText.colourHex(alert))\"><b>\(AlertText.isGoodNews(alert) ? "RESOLVED" : alert.severity.rawValue)</b></font>"]],
             ["textParagraph": ["text": escape(AlertText.truncate(alert.summary, 2000))]],
         ]
-        top += alert.facts.prefix(10).map { ["decoratedText": ["topLabel": $0.label, "text": escape(AlertText.truncate($0.value, 500))]] }
+        // The header names the audit and the place: facts that only repeat them are left out.
+        top += alert.facts.filter { !["Account", "Region", "Audit"].contains($0.label) }.prefix(10).map { ["decoratedText": ["topLabel": $0.label, "text": escape(AlertText.truncate($0.value, 500))]] }
         sections.append(["widgets": top])
         if !alert.findings.isEmpty {
             var widgets: [[String: Any]] = []
@@ -43,6 +44,7 @@ public enum GoogleChatMessage {
         let subject = switch alert.kind {
         case .audit: "Device Defender audit · " + (alert.attributes.scheduledAuditName ?? "on demand")
         case .detect: "Device Defender Detect · " + (alert.attributes.securityProfileName ?? "")
+        case .overdue: "Device Defender audit schedule"
         case .subscription, .unrecognized: "defender-relay"
         }
         let card: [String: Any] = [
@@ -54,8 +56,8 @@ public enum GoogleChatMessage {
 
     /// `<b>CRITICAL</b> Device certificate shared — new · 3 of 1200 resources`, guidance, page.
     static func findingText(_ finding: Alert.Finding) -> String {
-        let colour = finding.change == .resolved || finding.change == .better ? "#2E7D32" : AlertText.colourHex(severity: finding.severity)
-        var text = "<font color=\"\(colour)\"><b>\(finding.severity.rawValue)</b></font> <b>\(escape(finding.displayName))</b> — \(escape(AlertText.changeLabel(finding)))"
+        let colour = AlertText.findingColourHex(finding)
+        var text = "<font color=\"\(colour)\"><b>\(AlertText.severityLabel(finding))</b></font> <b>\(escape(finding.displayName))</b> — \(escape(AlertText.changeLabel(finding)))"
         if let counts = AlertText.counts(finding) { text += " · \(counts)" }
         if let guidance = AlertText.guidance(finding) { text += "<br>" + escape(guidance) }
         if let url = finding.documentationURL { text += "<br><a href=\"\(escape(url))\">\(finding.checkName)</a>" }

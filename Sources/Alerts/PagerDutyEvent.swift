@@ -21,6 +21,7 @@ public enum PagerDutyEvent {
         switch alert.kind {
         case .audit: auditEvents(alert)
         case .detect: detectEvents(alert)
+        case .overdue: overdueEvents(alert)
         case .subscription, .unrecognized: []
         }
     }
@@ -80,6 +81,23 @@ public enum PagerDutyEvent {
             ]
             return Event(dedupKey: key, body: AlertText.json(["event_action": "trigger", "dedup_key": key, "payload": payload, "client": "defender-relay"]), fingerprint: "\(key)|trigger")
         }
+    }
+
+    /// An overdue audit triggers one incident per expectation; its run arriving again resolves it.
+    static func overdueEvents(_ alert: Alert) -> [Event] {
+        // The fingerprint is `event|expectation key|taskId`; the incident is the expectation's.
+        let fingerprint = alert.attributes.fingerprint
+        let afterEvent = fingerprint.drop { $0 != "|" }.dropFirst()
+        let key = "overdue:" + (afterEvent.lastIndex(of: "|").map { String(afterEvent[..<$0]) } ?? String(afterEvent))
+        guard alert.attributes.eventType == "overdue" else {
+            return [Event(dedupKey: key, body: AlertText.json(["event_action": "resolve", "dedup_key": key]), fingerprint: "\(key)|resolve")]
+        }
+        let payload: [String: Any] = [
+            "summary": AlertText.truncate(alert.headline + ". " + alert.summary, 1024), "source": "aws-iot-device-defender:\(alert.accountID ?? ""):\(alert.region ?? "")",
+            "severity": severity(alert.severity), "timestamp": AlertText.isoTime(alert.occurredAt), "class": "overdue audit",
+            "group": alert.attributes.scheduledAuditName ?? "", "custom_details": Dictionary(uniqueKeysWithValues: alert.facts.map { ($0.label, $0.value) }),
+        ]
+        return [Event(dedupKey: key, body: AlertText.json(["event_action": "trigger", "dedup_key": key, "payload": payload, "client": "defender-relay"]), fingerprint: "\(key)|trigger")]
     }
 
     /// PagerDuty knows critical, error, warning and info.

@@ -47,7 +47,7 @@ public enum SlackMessage {
     /// `*CRITICAL* · *Device certificate shared* — new · 3 of 1200 resources`, then what it
     /// means and what to do, then AWS's page named by the check's API name (searchable).
     static func findingText(_ finding: Alert.Finding) -> String {
-        var text = "*\(finding.severity.rawValue)* · *\(escape(finding.displayName))* — \(escape(AlertText.changeLabel(finding)))"
+        var text = "*\(AlertText.severityLabel(finding))* · *\(escape(finding.displayName))* — \(escape(AlertText.changeLabel(finding)))"
         if let counts = AlertText.counts(finding) { text += " · \(counts)" }
         if let guidance = AlertText.guidance(finding) { text += "\n\(escape(guidance))" }
         if let url = finding.documentationURL {

@@ -64,8 +64,8 @@ public enum TeamsMessage {
     static func findingItems(_ finding: Alert.Finding) -> [[String: Any]] {
         var items: [[String: Any]] = [[
             "type": "TextBlock", "wrap": true, "weight": "Bolder",
-            "color": finding.change == .resolved || finding.change == .better ? "Good" : textColour(finding.severity),
-            "text": "\(finding.severity.rawValue) · \(finding.displayName) — " + ([AlertText.changeLabel(finding)] + (AlertText.counts(finding).map { [$0] } ?? [])).joined(separator: " · "),
+            "color": finding.change == .resolved || finding.change == .better ? "Good" : finding.change == .failed ? "Default" : textColour(finding.severity),
+            "text": "\(AlertText.severityLabel(finding)) · \(finding.displayName) — " + ([AlertText.changeLabel(finding)] + (AlertText.counts(finding).map { [$0] } ?? [])).joined(separator: " · "),
         ]]
         if let guidance = AlertText.guidance(finding) {
             items.append(["type": "TextBlock", "text": guidance, "wrap": true, "spacing": "Small"])

@@ -34,12 +34,15 @@ public struct AlertPlanner: Sendable {
         }
     }
 
-    let builder: AlertBuilder
+    public let builder: AlertBuilder
     let router: AlertRouter
+    /// Scheduled audits that must keep arriving (`alerts.expect`).
+    public let expectations: [AuditExpectation]
     let receivers: [String: Receiver]
     let alertOnSubscriptionChanges: Bool
 
-    public init(builder: AlertBuilder, router: AlertRouter, receivers: [Receiver], alertOnSubscriptionChanges: Bool) {
+    public init(builder: AlertBuilder, router: AlertRouter, receivers: [Receiver], alertOnSubscriptionChanges: Bool, expectations: [AuditExpectation] = []) {
+        self.expectations = expectations
         self.builder = builder
         self.router = router
         self.receivers = Dictionary(receivers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

@@ -24,7 +24,8 @@ extension AlertPlanner {
             builder: AlertBuilder(consoleURLTemplate: configuration.alerts.consoleURL, accountAliases: configuration.accounts),
             router: AlertRouter(routes: configuration.routes, defaultReceivers: configuration.alerts.defaultReceivers),
             receivers: receivers,
-            alertOnSubscriptionChanges: configuration.alerts.alertOnSubscriptionChanges
+            alertOnSubscriptionChanges: configuration.alerts.alertOnSubscriptionChanges,
+            expectations: configuration.alerts.expectations
         )
     }
 }

@@ -110,6 +110,7 @@ public struct RelayComponents: Sendable {
     public let routing: AlertRouting
     public let delivery: AlertDelivery
     public let retention: RetentionService
+    public let scheduleWatch: AuditScheduleWatch
     let configuration: RelayConfiguration
     let dependencies: RelayDependencies
 
@@ -118,6 +119,7 @@ public struct RelayComponents: Sendable {
         ingest = try buildIngest(configuration: configuration, dependencies: dependencies, routing: routing)
         delivery = AlertDelivery(buildDeliveryService(configuration: configuration, dependencies: dependencies), logger: dependencies.logger)
         retention = buildRetention(configuration: configuration, dependencies: dependencies)
+        scheduleWatch = AuditScheduleWatch(store: dependencies.store, routing: routing, clock: dependencies.clock, logger: dependencies.logger)
         self.configuration = configuration
         self.dependencies = dependencies
     }
@@ -222,13 +224,15 @@ public func buildApplication(
     delivery: DeliveryService? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let ingest = try buildIngest(configuration: configuration, dependencies: dependencies)
+    let routing = AlertRouting(try buildPlanner(configuration: configuration))
+    let ingest = try buildIngest(configuration: configuration, dependencies: dependencies, routing: routing)
     let router = buildRouter(configuration: configuration, ingest: ingest, store: dependencies.store, metrics: dependencies.metrics, logger: dependencies.logger)
     // Services stop after the server, in reverse order: the recorder stores what requests
     // still in flight hand it before it stops.
     let services: [any Service] = [
         ingest.recorder,
         buildRetention(configuration: configuration, dependencies: dependencies),
+        AuditScheduleWatch(store: dependencies.store, routing: routing, clock: dependencies.clock, logger: dependencies.logger),
     ] + ((delivery ?? buildDeliveryService(configuration: configuration, dependencies: dependencies)).map { [$0] } ?? [])
     return httpApplication(router: router, configuration: configuration, services: services, logger: dependencies.logger, onServerRunning: onServerRunning)
 }

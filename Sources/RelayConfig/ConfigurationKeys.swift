@@ -189,6 +189,7 @@ public enum AlertSettingsKey: String, ConfigKey {
     case retryBaseSeconds = "retry_base_seconds"
     case retryMaxDelaySeconds = "retry_max_delay_seconds"
     case deliveryLeaseSeconds = "delivery_lease_seconds"
+    case expect
 
     public static let path = "alerts"
     public static let summary = "How alerts are built and delivered."
@@ -203,6 +204,7 @@ public enum AlertSettingsKey: String, ConfigKey {
         case .retryBaseSeconds: .init("number 0.05...3600", "2", "The first retry waits about this long, doubling each time (with jitter).")
         case .retryMaxDelaySeconds: .init("number 1...86400", "600", "The longest wait between two attempts.")
         case .deliveryLeaseSeconds: .init("integer 5...3600", "120", "How long a replica holds the deliveries it claimed; if it dies mid-send they are sent again after this.")
+        case .expect: .init("list of expectations", "[]", "Scheduled audits that must keep arriving (`alerts.expect[]`): an `overdue` alert when one is late, a `back` alert when it arrives again.")
         }
     }
 }
@@ -290,7 +292,7 @@ public enum MatchKey: String, ConfigKey {
 
     public var documentation: KeyDocumentation {
         switch self {
-        case .kind: .init("audit, detect, subscription, unrecognized (one or a list)", "any", "The kind of alert.")
+        case .kind: .init("audit, detect, subscription, unrecognized, overdue (one or a list)", "any", "The kind of alert (`overdue`: a scheduled audit that did not arrive in time, `alerts.expect`, or is back).")
         case .taskStatus: .init("COMPLETED, FAILED, CANCELED (one or a list)", "any", "The audit task's status.")
         case .taskType: .init("SCHEDULED_AUDIT_TASK, ON_DEMAND_AUDIT_TASK (one or a list)", "any", "The audit task's type.")
         case .scheduledAuditName: .init("`*` glob", "any", "The scheduled audit's name.")
@@ -321,11 +323,29 @@ public enum MuteKey: String, ConfigKey {
     }
 }
 
+public enum ExpectKey: String, ConfigKey {
+    case scheduledAudit = "scheduled_audit"
+    case account, region, every, grace
+
+    public static let path = "alerts.expect[]"
+    public static let summary = "A dead man's switch: runs of the scheduled audits it covers must arrive every `every`; when none has arrived `every + grace` after the last one, one `overdue` alert goes out (kind `overdue`), and a `back` alert when a run arrives. It judges from the first run it sees; with several replicas the alert is queued once."
+
+    public var documentation: KeyDocumentation {
+        switch self {
+        case .scheduledAudit: .init("`*` glob", "*", "The scheduled audits covered, by name.")
+        case .account: .init("12-digit account id", "any", "Only runs of this account.")
+        case .region: .init("region", "any", "Only runs of this region.")
+        case .every: .init("duration (`30s`, `5m`, `24h`)", "—", "Required: how often a run is expected.")
+        case .grace: .init("duration", "0s", "How much later than `every` a run may arrive before it is overdue.")
+        }
+    }
+}
+
 /// The reference, section by section, in the order `docs/CONFIGURATION.md` shows them.
 public enum ConfigurationReference {
     public static let sections: [ConfigSectionReference] = [
         RootKey.reference, ServerKey.reference, BasicAuthKey.reference, SNSKey.reference, APIKey.reference, MetricsKey.reference,
         StorageKey.reference, DeliveryRetentionKey.reference, OutboundKey.reference, LogKey.reference, AlertSettingsKey.reference,
-        ReceiverKey.reference, RouteKey.reference, MatchKey.reference, MuteKey.reference,
+        ExpectKey.reference, ReceiverKey.reference, RouteKey.reference, MatchKey.reference, MuteKey.reference,
     ]
 }

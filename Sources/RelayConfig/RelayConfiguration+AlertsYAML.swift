@@ -187,7 +187,7 @@ extension RelayConfiguration {
             switch key {
             case .kind:
                 match.kinds = try value.stringOrList().map { text throws(ConfigurationError) in
-                    guard let kind = Alert.Kind(rawValue: text) else { throw .invalidValue(key: value.key, reason: "'\(value.shown(text))' is not audit, detect, subscription or unrecognized") }
+                    guard let kind = Alert.Kind(rawValue: text) else { throw .invalidValue(key: value.key, reason: "'\(value.shown(text))' is not audit, detect, subscription, unrecognized or overdue") }
                     return kind
                 }
             case .taskStatus: match.taskStatus = try value.values(of: AuditNotification.TaskStatus.self)
@@ -244,6 +244,31 @@ extension RelayConfiguration {
         return window
     }
 
+    private static func readExpectation(_ node: ConfigNode) -> AuditExpectation? {
+        var expectation = AuditExpectation(everySeconds: 0)
+        let before = node.problems.errors.count
+        node.mapping(ExpectKey.self) { key, value throws(ConfigurationError) in
+            switch key {
+            case .scheduledAudit: expectation.scheduledAudit = try value.string()
+            case .account:
+                let account = try value.string()
+                guard account.count == 12, account.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                    throw .invalidValue(key: value.key, reason: "'\(value.shown(account))' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)")
+                }
+                expectation.accountID = account
+            case .region: expectation.region = try value.string()
+            case .every: expectation.everySeconds = try value.duration()
+            case .grace: expectation.graceSeconds = value.isNull ? 0 : try value.duration()
+            }
+        }
+        guard node.problems.errors.count == before else { return nil }
+        guard expectation.everySeconds > 0 else {
+            node.problems.errors.append(.invalidValue(key: node.key + ".every", reason: "required: how often a run is expected, e.g. 24h"))
+            return nil
+        }
+        return expectation
+    }
+
     static func readAlertSettings(_ node: ConfigNode) -> AlertSettings {
         var settings = AlertSettings()
         node.mapping(AlertSettingsKey.self) { key, value throws(ConfigurationError) in
@@ -256,6 +281,7 @@ extension RelayConfiguration {
             case .maxAttempts: settings.maxAttempts = value.isNull ? nil : try value.integer(in: 1...10_000)
             case .maxAgeSeconds: settings.maxAgeSeconds = Int64(try value.integer(in: 60...2_592_000))
             case .alertOnSubscriptionChanges: settings.alertOnSubscriptionChanges = try value.bool()
+            case .expect: settings.expectations = value.itemsRecordingProblems().compactMap(readExpectation)
             }
         }
         return settings

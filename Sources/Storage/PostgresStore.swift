@@ -232,6 +232,14 @@ public final class PostgresStore: Store, Service {
         try await transaction { try await $0.changedRows(SilenceSQL.expire(id: id, at: now), logger: self.logger) } > 0
     }
 
+    public func latestScheduledAudits(accountID: String?, region: String?, limit: Int) async throws(StoreError) -> [AuditArrival] {
+        try await rows(ArrivalSQL.latestScheduled(accountID: accountID, region: region, limit: limit)).map(ArrivalSQL.arrival(from:))
+    }
+
+    public func isAlertQueued(alertID: String) async throws(StoreError) -> Bool {
+        !(try await rows(ArrivalSQL.alertQueued(alertID))).isEmpty
+    }
+
     public func subscriptions() async throws(StoreError) -> [Subscription] {
         try await rows(SQLStatement("SELECT * FROM subscriptions ORDER BY topic_arn")).map(SummarySQL.subscription(from:))
     }

@@ -258,6 +258,14 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func latestScheduledAudits(accountID: String?, region: String?, limit: Int) async throws(StoreError) -> [AuditArrival] {
+        try await read { db in try db.rows(ArrivalSQL.latestScheduled(accountID: accountID, region: region, limit: limit)).map(ArrivalSQL.arrival(from:)) }
+    }
+
+    public func isAlertQueued(alertID: String) async throws(StoreError) -> Bool {
+        try await read { db in !(try db.rows(ArrivalSQL.alertQueued(alertID))).isEmpty }
+    }
+
     public func subscriptions() async throws(StoreError) -> [Subscription] {
         try await read { db in try db.rows(SQLStatement("SELECT * FROM subscriptions ORDER BY topic_arn")).map(SummarySQL.subscription(from:)) }
     }

@@ -68,6 +68,11 @@ public protocol Store: IngestStore {
     /// Ends a silence at `now`; false when no silence by that id is in effect.
     func expireSilence(id: String, at now: Int64) async throws(StoreError) -> Bool
 
+    /// Scheduled audit runs (in one account and region when given), newest first by start time.
+    func latestScheduledAudits(accountID: String?, region: String?, limit: Int) async throws(StoreError) -> [AuditArrival]
+    /// Whether any delivery of the alert `alertID` is in the outbox (in any state).
+    func isAlertQueued(alertID: String) async throws(StoreError) -> Bool
+
     /// Throws when the store cannot serve reads and writes (for `/readyz`).
     func checkReady() async throws(StoreError)
     func close() async

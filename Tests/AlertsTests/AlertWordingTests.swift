@@ -44,7 +44,7 @@ struct AlertWordingTests {
     @Test func aClearedAlarmSaysHowLongItLasted() throws {
         let cleared = DetectViolation(violationID: "v-1", thingName: "gateway-eu-17", securityProfileName: "Traffic", eventType: .alarmCleared, eventTime: 1_795_007_500_000, behaviorName: "PacketsOut")
         let alert = Self.builder.detect(cleared, topicARN: AlertFixtures.topic, alarmStartedAt: 1_795_000_000_000)
-        #expect(alert.headline == "CLEARED: gateway-eu-17 back to normal after 2h 5m · prod eu-west-1 · Traffic/Pa…")
+        #expect(alert.headline == "CLEARED: gateway-eu-17 back to normal after 2h 5m · prod eu-west-1 · PacketsOut…")
         #expect(alert.facts.first { $0.label == "Lasted" }?.value == "2h 5m")
         #expect(AlertText.alertColour(alert) == 0x2E_7D_32, "good news is green")
     }
@@ -52,7 +52,7 @@ struct AlertWordingTests {
     @Test func aGroupOfDetectEventsIsOneAlertListingEachThing() throws {
         let violations = (1...3).map { DetectViolation(violationID: "v-\($0)", thingName: "thing-\($0)", securityProfileName: "Traffic", eventType: .inAlarm, eventTime: 1_795_000_000_000 + Int64($0) * 1000, behaviorName: "PacketsOut", metricValue: "\($0 * 100)") }
         let alert = try #require(Self.builder.detect(violations.reversed(), topicARN: AlertFixtures.topic))
-        #expect(alert.headline == "HIGH: 3 things in alarm · prod (123456789012) eu-west-1 · Traffic/PacketsOut")
+        #expect(alert.headline == "HIGH: 3 things in alarm · prod (123456789012) eu-west-1 · PacketsOut (Traffic)")
         #expect(alert.violations.map(\.thingName) == ["thing-1", "thing-2", "thing-3"])
         #expect(alert.id == Self.builder.detect(violations, topicARN: AlertFixtures.topic)?.id, "the same events in any order are the same alert")
         let slack = String(decoding: SlackMessage.render(alert), as: UTF8.self)

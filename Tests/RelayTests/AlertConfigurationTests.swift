@@ -101,6 +101,8 @@ struct AlertConfigurationTests {
         ("routes:\n  - {match: {}, receivers: [], mute: [{from: '25:00', to: '06:00'}]}", .invalidValue(key: "routes[0].mute[0].from", reason: "'25:00' is not a time such as 22:00")),
         ("routes:\n  - {match: {}, receivers: [], mute: [{location: CEST}]}", .invalidValue(key: "routes[0].mute[0].location", reason: "'CEST' is not an IANA time zone such as Europe/Berlin or UTC")),
         ("routes:\n  - {match: {}, receivers: [], mute: [{location: Mars/Olympus}]}", .invalidValue(key: "routes[0].mute[0].location", reason: "'Mars/Olympus' is not an IANA time zone such as Europe/Berlin or UTC")),
+        ("alerts: {expect: [{scheduled_audit: daily}]}", .invalidValue(key: "alerts.expect[0].every", reason: "required: how often a run is expected, e.g. 24h")),
+        ("alerts: {expect: [{every: 24h, account: '42'}]}", .invalidValue(key: "alerts.expect[0].account", reason: "'42' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)")),
         ("accounts: {12345: prod}", .invalidValue(key: "accounts", reason: "'12345' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)")),
         ("accounts: {'123456789012': \"a\\nb\"}", .invalidValue(key: "accounts.123456789012", reason: "a name of 1 to 64 characters on one line is required")),
         ("receivers:\n  - {name: a, type: slack, url: https://hooks.slack.com/services/x, mention: ['@here']}", .invalidValue(key: "receivers[0].mention", reason: "'@here' is not a mention; expected here, channel, everyone, a user id (U…, W…) or a user group id (S…)")),
@@ -122,7 +124,15 @@ struct AlertConfigurationTests {
               - {name: t, type: teams, url: "https://prod-01.westeurope.logic.azure.com/x", mention: ["Ops On Call <ops@example.com>"]}
             routes:
               - {match: {}, receivers: [s, d, t], mute: [{from: "22:00", to: "06:00", location: Europe/Berlin}]}
+            alerts:
+              expect:
+                - {scheduled_audit: "daily-*", account: "012345678901", region: eu-west-1, every: 24h, grace: 2h}
+                - {every: 30s}
             """, environment: [:])
+        #expect(configuration.alerts.expectations == [
+            AuditExpectation(scheduledAudit: "daily-*", accountID: "012345678901", region: "eu-west-1", everySeconds: 86_400, graceSeconds: 7_200),
+            AuditExpectation(everySeconds: 30),
+        ])
         #expect(configuration.accounts == ["012345678901": "prod", "210987654321": "staging"])
         #expect(configuration.receivers.map(\.mentions) == [["here", "U012AB3CD", "S0614TZR7"], ["role:123", "user:456"], ["Ops On Call <ops@example.com>"]])
         #expect(configuration.routes[0].mute[0].timeZone.identifier == "Europe/Berlin")

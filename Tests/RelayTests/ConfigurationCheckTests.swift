@@ -42,7 +42,7 @@ struct ConfigurationCheckTests {
             "invalid value for 'routes[0].match.task_type': 'DAILY' can never match: it must be one of SCHEDULED_AUDIT_TASK, ON_DEMAND_AUDIT_TASK",
             "invalid value for 'routes[0].match.event_type': 'alarm' can never match: it must be one of in-alarm, alarm-cleared, alarm-invalidated",
             "invalid value for 'routes[0].match.account_id': '1234' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)",
-            "invalid value for 'routes[0].match.kind': 'audits' is not audit, detect, subscription or unrecognized",
+            "invalid value for 'routes[0].match.kind': 'audits' is not audit, detect, subscription, unrecognized or overdue",
             "invalid value for 'routes[0].receivers': no receiver is named 'ghost'",
             "invalid value for 'routes[1].receivers': no receiver is named 'kind'",
             "invalid value for 'alerts.default_receivers': no receiver is named 'nobody'",

@@ -71,7 +71,7 @@ struct SilenceTests {
         let partly = try #require(builder.audit(audit, change: AuditChange.between(previous: nil, current: audit), topicARN: RelayHarness.topic, silenced: ["DEVICE_CERTIFICATE_SHARED_CHECK"]))
         #expect(partly.findings.map(\.checkName) == ["LOGGING_DISABLED_CHECK"])
         #expect(partly.headline.hasPrefix("LOW: 1 new finding"))
-        #expect(partly.summary.hasSuffix("1 new, 1 silenced"))
+        #expect(partly.summary.hasSuffix("(1 new); 1 silenced"))
         #expect(builder.audit(audit, change: AuditChange.between(previous: nil, current: audit), topicARN: RelayHarness.topic, silenced: ["DEVICE_CERTIFICATE_SHARED_CHECK", "LOGGING_DISABLED_CHECK"]) == nil)
     }
 
