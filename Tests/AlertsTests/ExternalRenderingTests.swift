@@ -98,7 +98,7 @@ struct ExternalRenderingTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let hostile = "<script>alert(1)</script>"
         let audit = AlertFixtures.audit("hostile-alias", [("DEVICE_CERTIFICATE_SHARED_CHECK", .nonCompliant, 3, 1200)])
-        let alert = AlertBuilder(accountAliases: ["123456789012": hostile])
+        let alert: Alert = AlertBuilder(accountAliases: ["123456789012": hostile])
             .audit(audit, change: AuditChange.between(previous: nil, current: audit), topicARN: AlertFixtures.topic)
         let html = EmailMessage.render(alert).html
         #expect(html.contains(hostile) == false, "the alias reached the HTML unescaped")
