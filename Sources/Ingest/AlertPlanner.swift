@@ -38,11 +38,17 @@ public struct AlertPlanner: Sendable {
     let router: AlertRouter
     /// Scheduled audits that must keep arriving (`alerts.expect`).
     public let expectations: [AuditExpectation]
+    /// How Detect events are gathered into messages (`alerts.detect`).
+    public let detectGrouping: DetectGrouping
     let receivers: [String: Receiver]
     let alertOnSubscriptionChanges: Bool
 
-    public init(builder: AlertBuilder, router: AlertRouter, receivers: [Receiver], alertOnSubscriptionChanges: Bool, expectations: [AuditExpectation] = []) {
+    public init(
+        builder: AlertBuilder, router: AlertRouter, receivers: [Receiver], alertOnSubscriptionChanges: Bool, expectations: [AuditExpectation] = [],
+        detectGrouping: DetectGrouping = DetectGrouping()
+    ) {
         self.expectations = expectations
+        self.detectGrouping = detectGrouping
         self.builder = builder
         self.router = router
         self.receivers = Dictionary(receivers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -74,8 +80,14 @@ public struct AlertPlanner: Sendable {
     }
 
     /// The entries for one alert (also used for alerts that follow a later step).
-    public func entries(for alert: Alert, now: Int64) -> [OutboxEntry] {
-        router.decide(alert, now: now).flatMap { decision -> [OutboxEntry] in
+    /// `alsoTo`: receivers that get the alert whatever the routes say (a clearing goes where its
+    /// alarm went).
+    public func entries(for alert: Alert, now: Int64, alsoTo extra: [String] = []) -> [OutboxEntry] {
+        var decisions = router.decide(alert, now: now)
+        for receiver in extra where !decisions.contains(where: { $0.receiver == receiver }) {
+            decisions.append(AlertRouter.Decision(receiver: receiver, routeIndex: nil, repeatIntervalSeconds: nil, muted: false))
+        }
+        return decisions.flatMap { decision -> [OutboxEntry] in
             guard !decision.muted, let receiver = receivers[decision.receiver] else { return [] }
             if receiver.kind == .pagerduty {
                 // One event per finding: each is its own outbox entry (and repeat fingerprint).

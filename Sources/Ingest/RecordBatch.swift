@@ -1,3 +1,4 @@
+import Alerts
 import DeviceDefender
 import Storage
 
@@ -113,11 +114,22 @@ public enum RecordBatch {
             let hasAudits = new.contains { if case .audit? = events[$0] { true } else { false } }
             let silences = hasAudits ? try await transaction.activeSilences(since: new.map { items[$0].message.receivedAt }.min() ?? 0) : []
             var entries: [NewDelivery] = []
+            var grouped: [DetectGroupEvent] = []
+            let grouping = planner.detectGrouping
             for index in new {
                 guard let event = events[index] else { continue }
                 let message = items[index].message
+                if case .detect(let violation) = event {
+                    // Detect events wait in their group; DetectGroupSender sends the group.
+                    grouped.append(DetectGroupEvent(
+                        messageID: message.messageID, groupKey: grouping.key(of: violation, topicARN: message.topicARN), topicARN: message.topicARN,
+                        receivedAt: message.receivedAt, waitMilliseconds: grouping.waitSeconds * 1000, intervalMilliseconds: grouping.intervalSeconds * 1000
+                    ))
+                    continue
+                }
                 entries += planner.plan(message, event, silences: silences).map { NewDelivery(entry: $0, at: message.receivedAt) }
             }
+            if !grouped.isEmpty { try await transaction.queueDetectGroupEvents(grouped) }
             try await queue(entries, in: transaction)
         }
         return outcomes

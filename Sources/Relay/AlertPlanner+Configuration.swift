@@ -25,7 +25,8 @@ extension AlertPlanner {
             router: AlertRouter(routes: configuration.routes, defaultReceivers: configuration.alerts.defaultReceivers),
             receivers: receivers,
             alertOnSubscriptionChanges: configuration.alerts.alertOnSubscriptionChanges,
-            expectations: configuration.alerts.expectations
+            expectations: configuration.alerts.expectations,
+            detectGrouping: configuration.alerts.detectGrouping
         )
     }
 }

@@ -111,6 +111,7 @@ public struct RelayComponents: Sendable {
     public let delivery: AlertDelivery
     public let retention: RetentionService
     public let scheduleWatch: AuditScheduleWatch
+    public let detectGroups: DetectGroupSender
     let configuration: RelayConfiguration
     let dependencies: RelayDependencies
 
@@ -120,6 +121,7 @@ public struct RelayComponents: Sendable {
         delivery = AlertDelivery(buildDeliveryService(configuration: configuration, dependencies: dependencies), logger: dependencies.logger)
         retention = buildRetention(configuration: configuration, dependencies: dependencies)
         scheduleWatch = AuditScheduleWatch(store: dependencies.store, routing: routing, clock: dependencies.clock, logger: dependencies.logger)
+        detectGroups = DetectGroupSender(store: dependencies.store, routing: routing, clock: dependencies.clock, logger: dependencies.logger)
         self.configuration = configuration
         self.dependencies = dependencies
     }
@@ -233,6 +235,7 @@ public func buildApplication(
         ingest.recorder,
         buildRetention(configuration: configuration, dependencies: dependencies),
         AuditScheduleWatch(store: dependencies.store, routing: routing, clock: dependencies.clock, logger: dependencies.logger),
+        DetectGroupSender(store: dependencies.store, routing: routing, clock: dependencies.clock, logger: dependencies.logger),
     ] + ((delivery ?? buildDeliveryService(configuration: configuration, dependencies: dependencies)).map { [$0] } ?? [])
     return httpApplication(router: router, configuration: configuration, services: services, logger: dependencies.logger, onServerRunning: onServerRunning)
 }

@@ -227,6 +227,12 @@ struct ConfigNode {
         return seconds
     }
 
+    /// A duration, or `0`/`0s` for none.
+    func durationOrZero() throws(ConfigurationError) -> Int64 {
+        let text = try string().trimmingCharacters(in: .whitespaces)
+        return text == "0" || text == "0s" ? 0 : try duration()
+    }
+
     /// `HH:MM` as minutes after midnight; `24:00` is the end of the day.
     func timeOfDay() throws(ConfigurationError) -> Int {
         let text = try string()

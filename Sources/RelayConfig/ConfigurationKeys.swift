@@ -190,6 +190,7 @@ public enum AlertSettingsKey: String, ConfigKey {
     case retryMaxDelaySeconds = "retry_max_delay_seconds"
     case deliveryLeaseSeconds = "delivery_lease_seconds"
     case expect
+    case detect
 
     public static let path = "alerts"
     public static let summary = "How alerts are built and delivered."
@@ -204,6 +205,7 @@ public enum AlertSettingsKey: String, ConfigKey {
         case .retryBaseSeconds: .init("number 0.05...3600", "2", "The first retry waits about this long, doubling each time (with jitter).")
         case .retryMaxDelaySeconds: .init("number 1...86400", "600", "The longest wait between two attempts.")
         case .deliveryLeaseSeconds: .init("integer 5...3600", "120", "How long a replica holds the deliveries it claimed; if it dies mid-send they are sent again after this.")
+        case .detect: .init("mapping", "—", "How Detect events are grouped into messages (`alerts.detect`).")
         case .expect: .init("list of expectations", "[]", "Scheduled audits that must keep arriving (`alerts.expect[]`): an `overdue` alert when one is late, a `back` alert when it arrives again.")
         }
     }
@@ -323,6 +325,23 @@ public enum MuteKey: String, ConfigKey {
     }
 }
 
+public enum DetectKey: String, ConfigKey {
+    case groupBy = "group_by"
+    case groupWait = "group_wait"
+    case groupInterval = "group_interval"
+
+    public static let path = "alerts.detect"
+    public static let summary = "Detect events are grouped as Alertmanager groups alerts: one message lists the things in alarm instead of one message per thing. Each event type (in alarm, cleared, invalidated) is its own message; a clearing also goes to the receivers its alarm went to and says how long it lasted."
+
+    public var documentation: KeyDocumentation {
+        switch self {
+        case .groupBy: .init("list of security_profile, behavior, thing", "[security_profile, behavior]", "Events with the same values (and the same topic) share a message.")
+        case .groupWait: .init("duration, or 0s", "30s", "A new group waits this long for more events before its first message.")
+        case .groupInterval: .init("duration, or 0s", "5m", "A group that was sent waits at least this long before its next message.")
+        }
+    }
+}
+
 public enum ExpectKey: String, ConfigKey {
     case scheduledAudit = "scheduled_audit"
     case account, region, every, grace
@@ -346,6 +365,6 @@ public enum ConfigurationReference {
     public static let sections: [ConfigSectionReference] = [
         RootKey.reference, ServerKey.reference, BasicAuthKey.reference, SNSKey.reference, APIKey.reference, MetricsKey.reference,
         StorageKey.reference, DeliveryRetentionKey.reference, OutboundKey.reference, LogKey.reference, AlertSettingsKey.reference,
-        ExpectKey.reference, ReceiverKey.reference, RouteKey.reference, MatchKey.reference, MuteKey.reference,
+        DetectKey.reference, ExpectKey.reference, ReceiverKey.reference, RouteKey.reference, MatchKey.reference, MuteKey.reference,
     ]
 }

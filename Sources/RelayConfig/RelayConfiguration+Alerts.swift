@@ -108,6 +108,8 @@ extension RelayConfiguration {
         /// dies mid-send, they are sent again once the lease runs out: shorter means faster
         /// recovery, but must exceed the time to send one claimed batch.
         public var deliveryLeaseSeconds: Int64 = 120
+        /// `detect`: how Detect events are grouped.
+        public var detectGrouping = DetectGrouping()
         /// `expect`: scheduled audits that must keep arriving.
         public var expectations: [AuditExpectation] = []
 

@@ -244,6 +244,25 @@ extension RelayConfiguration {
         return window
     }
 
+    private static func readDetectGrouping(_ node: ConfigNode) -> DetectGrouping {
+        var grouping = DetectGrouping()
+        node.mapping(DetectKey.self) { key, value throws(ConfigurationError) in
+            switch key {
+            case .groupBy:
+                let fields = try value.stringOrList().map { text throws(ConfigurationError) in
+                    guard let field = DetectGrouping.Field(rawValue: text) else {
+                        throw .invalidValue(key: value.key, reason: "'\(value.shown(text))' is not security_profile, behavior or thing")
+                    }
+                    return field
+                }
+                grouping.groupBy = fields
+            case .groupWait: grouping.waitSeconds = try value.durationOrZero()
+            case .groupInterval: grouping.intervalSeconds = try value.durationOrZero()
+            }
+        }
+        return grouping
+    }
+
     private static func readExpectation(_ node: ConfigNode) -> AuditExpectation? {
         var expectation = AuditExpectation(everySeconds: 0)
         let before = node.problems.errors.count
@@ -282,6 +301,7 @@ extension RelayConfiguration {
             case .maxAgeSeconds: settings.maxAgeSeconds = Int64(try value.integer(in: 60...2_592_000))
             case .alertOnSubscriptionChanges: settings.alertOnSubscriptionChanges = try value.bool()
             case .expect: settings.expectations = value.itemsRecordingProblems().compactMap(readExpectation)
+            case .detect: settings.detectGrouping = readDetectGrouping(value)
             }
         }
         return settings

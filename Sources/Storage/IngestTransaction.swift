@@ -44,6 +44,21 @@ public protocol IngestTransaction {
     func insertDeliveries(_ deliveries: [NewDelivery]) async throws
     /// The silences in effect at some moment from `since` on (not ended, not expired).
     func activeSilences(since: Int64) async throws -> [Silence]
+
+    /// Puts stored Detect events in their groups, making each group due as its event says.
+    func queueDetectGroupEvents(_ events: [DetectGroupEvent]) async throws
+    /// Up to `limit` groups due at `now` with their events; PostgreSQL locks them until this
+    /// transaction ends, so another replica skips them.
+    func dueDetectGroups(now: Int64, limit: Int) async throws -> [DueDetectGroup]
+    /// For each alarm: the receivers its in-alarm alert went to, and when it began (nil when no
+    /// in-alarm event of it is stored).
+    func alarms(_ violationIDs: [String], before: Int64) async throws -> [String: (receivers: [String], startedAt: Int64?)]
+    /// Remembers which receivers an alarm's in-alarm alert went to.
+    func recordAlarmReceivers(_ receivers: [(violationID: String, receiver: String)]) async throws
+    /// Forgets ended alarms' receivers.
+    func forgetAlarms(_ violationIDs: [String]) async throws
+    /// A sent group: its events leave it, and it is not due until a new event arrives.
+    func finishDetectGroups(_ groupKeys: [String], at now: Int64) async throws
 }
 
 /// A store that runs ingest transactions.

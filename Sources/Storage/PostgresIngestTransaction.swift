@@ -202,6 +202,58 @@ struct PostgresIngestTransaction: IngestTransaction {
         bindings.append(PostgresNullableArray.int8(rows.map(\.at)))
         try await execute(PostgresIngestStatements.InsertDeliveries(bindings: bindings))
     }
+
+    // Detect groups: a few statements per group, off the hot path of audits (Detect storms
+    // are grouped, so a batch writes one row per event and one per group).
+
+    private func rows(_ statement: SQLStatement) async throws -> [SQLRow] {
+        try await connection.rows(statement, logger: logger)
+    }
+
+    private func run(_ statement: SQLStatement) async throws {
+        try await connection.run(statement, logger: logger)
+    }
+
+    func queueDetectGroupEvents(_ events: [DetectGroupEvent]) async throws {
+        // Groups in key order: replicas queueing into the same groups lock them in one order.
+        for event in events.sorted(by: { ($0.groupKey, $0.messageID) < ($1.groupKey, $1.messageID) }) {
+            try await run(DetectGroupSQL.insertEvent(event))
+            try await run(DetectGroupSQL.upsertGroup(event))
+        }
+    }
+
+    func dueDetectGroups(now: Int64, limit: Int) async throws -> [DueDetectGroup] {
+        var groups: [DueDetectGroup] = []
+        for row in try await rows(DetectGroupSQL.dueGroups(now: now, limit: limit, postgres: true)) {
+            let key = try row.text("group_key")
+            groups.append(DueDetectGroup(groupKey: key, topicARN: try row.text("topic_arn"), events: try await rows(DetectGroupSQL.groupEvents(key)).map(SummarySQL.violation(from:))))
+        }
+        return groups
+    }
+
+    func alarms(_ violationIDs: [String], before: Int64) async throws -> [String: (receivers: [String], startedAt: Int64?)] {
+        var result: [String: (receivers: [String], startedAt: Int64?)] = [:]
+        for id in violationIDs {
+            let receivers = try await rows(DetectGroupSQL.alarmReceivers(id)).map { row throws(StoreError) in try row.text("receiver") }
+            let started = try await rows(DetectGroupSQL.alarmStart(id, before: before)).first?.optionalInt64("started")
+            result[id] = (receivers, started)
+        }
+        return result
+    }
+
+    func recordAlarmReceivers(_ receivers: [(violationID: String, receiver: String)]) async throws {
+        for (violationID, receiver) in receivers { try await run(DetectGroupSQL.recordAlarmReceiver(violationID: violationID, receiver: receiver)) }
+    }
+
+    func forgetAlarms(_ violationIDs: [String]) async throws {
+        for id in violationIDs { try await run(DetectGroupSQL.forgetAlarm(id)) }
+    }
+
+    func finishDetectGroups(_ groupKeys: [String], at now: Int64) async throws {
+        for key in groupKeys {
+            for statement in DetectGroupSQL.finishGroup(key, at: now) { try await run(statement) }
+        }
+    }
 }
 
 /// A statement of the ingest transaction, prepared once per connection.

@@ -200,5 +200,25 @@ enum PostgresSchema {
             );
             CREATE INDEX silences_by_end ON silences (ends_at);
             """),
+        // See SQLiteSchema's v10.
+        Migration("v11-detect-groups", """
+            CREATE TABLE detect_groups (
+                group_key TEXT PRIMARY KEY,
+                topic_arn TEXT NOT NULL,
+                due_at BIGINT,
+                last_flushed_at BIGINT
+            );
+            CREATE INDEX detect_groups_due ON detect_groups (due_at);
+            CREATE TABLE detect_group_events (
+                message_id TEXT PRIMARY KEY,
+                group_key TEXT NOT NULL
+            );
+            CREATE INDEX detect_group_events_by_group ON detect_group_events (group_key);
+            CREATE TABLE detect_alarm_receivers (
+                violation_id TEXT NOT NULL,
+                receiver TEXT NOT NULL,
+                PRIMARY KEY (violation_id, receiver)
+            );
+            """),
     ]
 }

@@ -240,6 +240,10 @@ public final class PostgresStore: Store, Service {
         !(try await rows(ArrivalSQL.alertQueued(alertID))).isEmpty
     }
 
+    public func nextDetectGroupDue() async throws(StoreError) -> Int64? {
+        try await rows(DetectGroupSQL.nextDue).first?.optionalInt64("due")
+    }
+
     public func subscriptions() async throws(StoreError) -> [Subscription] {
         try await rows(SQLStatement("SELECT * FROM subscriptions ORDER BY topic_arn")).map(SummarySQL.subscription(from:))
     }

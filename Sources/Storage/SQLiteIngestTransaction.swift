@@ -206,6 +206,59 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
             for delivery in deliveries { try statements.run(SummarySQL.insertDelivery(delivery.entry, at: delivery.at), in: db) }
         }
     }
+
+    func queueDetectGroupEvents(_ events: [DetectGroupEvent]) async throws {
+        try onWriter { db, statements in
+            for event in events {
+                try statements.run(DetectGroupSQL.insertEvent(event), in: db)
+                try statements.run(DetectGroupSQL.upsertGroup(event), in: db)
+            }
+        }
+    }
+
+    func dueDetectGroups(now: Int64, limit: Int) async throws -> [DueDetectGroup] {
+        try onWriter { db, statements in
+            try statements.rows(DetectGroupSQL.dueGroups(now: now, limit: limit, postgres: false), in: db).map { row in
+                let key = try row.text("group_key")
+                return DueDetectGroup(
+                    groupKey: key, topicARN: try row.text("topic_arn"),
+                    events: try statements.rows(DetectGroupSQL.groupEvents(key), in: db).map(SummarySQL.violation(from:))
+                )
+            }
+        }
+    }
+
+    func alarms(_ violationIDs: [String], before: Int64) async throws -> [String: (receivers: [String], startedAt: Int64?)] {
+        try onWriter { db, statements in
+            var result: [String: (receivers: [String], startedAt: Int64?)] = [:]
+            for id in violationIDs {
+                let receivers = try statements.rows(DetectGroupSQL.alarmReceivers(id), in: db).map { try $0.text("receiver") }
+                let started = try statements.rows(DetectGroupSQL.alarmStart(id, before: before), in: db).first?.optionalInt64("started")
+                result[id] = (receivers, started)
+            }
+            return result
+        }
+    }
+
+    func recordAlarmReceivers(_ receivers: [(violationID: String, receiver: String)]) async throws {
+        try onWriter { db, statements in
+            for (violationID, receiver) in receivers { try statements.run(DetectGroupSQL.recordAlarmReceiver(violationID: violationID, receiver: receiver), in: db) }
+        }
+    }
+
+    func forgetAlarms(_ violationIDs: [String]) async throws {
+        try onWriter { db, statements in
+            for id in violationIDs { try statements.run(DetectGroupSQL.forgetAlarm(id), in: db) }
+        }
+    }
+
+    func finishDetectGroups(_ groupKeys: [String], at now: Int64) async throws {
+        try onWriter { db, statements in
+            for key in groupKeys {
+                for statement in DetectGroupSQL.finishGroup(key, at: now) { try statements.run(statement, in: db) }
+            }
+        }
+    }
 }
 
 extension SQLitePreparedStatement {

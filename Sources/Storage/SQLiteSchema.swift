@@ -224,6 +224,29 @@ enum SQLiteSchema {
                 CREATE INDEX silences_by_end ON silences (ends_at);
                 """)
         }
+        // Detect events wait in their group (alerts.detect) until it is due; a clearing goes to
+        // the receivers its alarm went to.
+        migrator.registerMigration("v10-detect-groups") { db in
+            try db.execute(sql: """
+                CREATE TABLE detect_groups (
+                    group_key TEXT PRIMARY KEY NOT NULL,
+                    topic_arn TEXT NOT NULL,
+                    due_at INTEGER,
+                    last_flushed_at INTEGER
+                );
+                CREATE INDEX detect_groups_due ON detect_groups (due_at);
+                CREATE TABLE detect_group_events (
+                    message_id TEXT PRIMARY KEY NOT NULL,
+                    group_key TEXT NOT NULL
+                );
+                CREATE INDEX detect_group_events_by_group ON detect_group_events (group_key);
+                CREATE TABLE detect_alarm_receivers (
+                    violation_id TEXT NOT NULL,
+                    receiver TEXT NOT NULL,
+                    PRIMARY KEY (violation_id, receiver)
+                );
+                """)
+        }
         return migrator
     }
 }

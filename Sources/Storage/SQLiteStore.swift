@@ -266,6 +266,10 @@ public final class SQLiteStore: Store {
         try await read { db in !(try db.rows(ArrivalSQL.alertQueued(alertID))).isEmpty }
     }
 
+    public func nextDetectGroupDue() async throws(StoreError) -> Int64? {
+        try await read { db in try db.rows(DetectGroupSQL.nextDue).first?.optionalInt64("due") }
+    }
+
     public func subscriptions() async throws(StoreError) -> [Subscription] {
         try await read { db in try db.rows(SQLStatement("SELECT * FROM subscriptions ORDER BY topic_arn")).map(SummarySQL.subscription(from:)) }
     }

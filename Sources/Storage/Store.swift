@@ -73,6 +73,9 @@ public protocol Store: IngestStore {
     /// Whether any delivery of the alert `alertID` is in the outbox (in any state).
     func isAlertQueued(alertID: String) async throws(StoreError) -> Bool
 
+    /// When the next Detect group is due (nil when none waits).
+    func nextDetectGroupDue() async throws(StoreError) -> Int64?
+
     /// Throws when the store cannot serve reads and writes (for `/readyz`).
     func checkReady() async throws(StoreError)
     func close() async

@@ -44,6 +44,7 @@ struct Serve: AsyncParsableCommand {
                 .init(service: AfterStoreReady(relay.ingest.recorder, store: store)),
                 .init(service: AfterStoreReady(relay.retention, store: store)),
                 .init(service: AfterStoreReady(relay.scheduleWatch, store: store)),
+                .init(service: AfterStoreReady(relay.detectGroups, store: store)),
                 .init(service: AfterStoreReady(relay.delivery, store: store)),
                 .init(service: AfterStoreReady(app, store: store)),
                 .init(service: reloader),

@@ -101,6 +101,7 @@ struct AlertConfigurationTests {
         ("routes:\n  - {match: {}, receivers: [], mute: [{from: '25:00', to: '06:00'}]}", .invalidValue(key: "routes[0].mute[0].from", reason: "'25:00' is not a time such as 22:00")),
         ("routes:\n  - {match: {}, receivers: [], mute: [{location: CEST}]}", .invalidValue(key: "routes[0].mute[0].location", reason: "'CEST' is not an IANA time zone such as Europe/Berlin or UTC")),
         ("routes:\n  - {match: {}, receivers: [], mute: [{location: Mars/Olympus}]}", .invalidValue(key: "routes[0].mute[0].location", reason: "'Mars/Olympus' is not an IANA time zone such as Europe/Berlin or UTC")),
+        ("alerts: {detect: {group_by: [thing, colour]}}", .invalidValue(key: "alerts.detect.group_by", reason: "'colour' is not security_profile, behavior or thing")),
         ("alerts: {expect: [{scheduled_audit: daily}]}", .invalidValue(key: "alerts.expect[0].every", reason: "required: how often a run is expected, e.g. 24h")),
         ("alerts: {expect: [{every: 24h, account: '42'}]}", .invalidValue(key: "alerts.expect[0].account", reason: "'42' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)")),
         ("accounts: {12345: prod}", .invalidValue(key: "accounts", reason: "'12345' is not a 12-digit AWS account id (quote it in YAML so leading zeros stay)")),
@@ -125,10 +126,13 @@ struct AlertConfigurationTests {
             routes:
               - {match: {}, receivers: [s, d, t], mute: [{from: "22:00", to: "06:00", location: Europe/Berlin}]}
             alerts:
+              detect: {group_by: [security_profile, thing], group_wait: 0s, group_interval: 1m}
               expect:
                 - {scheduled_audit: "daily-*", account: "012345678901", region: eu-west-1, every: 24h, grace: 2h}
                 - {every: 30s}
             """, environment: [:])
+        #expect(configuration.alerts.detectGrouping == DetectGrouping(groupBy: [.securityProfile, .thing], waitSeconds: 0, intervalSeconds: 60))
+        #expect(RelayConfiguration().alerts.detectGrouping == DetectGrouping(groupBy: [.securityProfile, .behavior], waitSeconds: 30, intervalSeconds: 300), "Alertmanager's defaults")
         #expect(configuration.alerts.expectations == [
             AuditExpectation(scheduledAudit: "daily-*", accountID: "012345678901", region: "eu-west-1", everySeconds: 86_400, graceSeconds: 7_200),
             AuditExpectation(everySeconds: 30),

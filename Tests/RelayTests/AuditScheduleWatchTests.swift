@@ -79,8 +79,9 @@ struct AuditScheduleWatchTests {
         let hook = DeliveryTests.receiver("hook", .webhook, "https://hooks.example.com/schedule")
         try await DeliveryTests().withRelay(receivers: [hook], { $0.alerts.expectations = [AuditExpectation(scheduledAudit: "dai*", everySeconds: 2, graceSeconds: 1)] }) { setup, _, client in
             let compliant = [("LOGGING_DISABLED_CHECK", "COMPLETED_COMPLIANT", 0)]
-            #expect(try await client.postSNS(try DeliveryTests.auditEnvelope("on-time-1", start: 1_764_000_000_000, checks: compliant, url: setup.certificateURL)).status == .ok)
+            // Taken before the run is posted: the relay receives it after this.
             let published = ContinuousClock.now
+            #expect(try await client.postSNS(try DeliveryTests.auditEnvelope("on-time-1", start: 1_764_000_000_000, checks: compliant, url: setup.certificateURL)).status == .ok)
             func documents() -> [[String: Any]] { setup.chat.requests(to: "/schedule").compactMap(\.json) }
             let overdue = try await eventually("the overdue alert") { documents().first { $0["kind"] as? String == "overdue" } }
             #expect(ContinuousClock.now - published >= .seconds(3), "not before every + grace")

@@ -229,6 +229,12 @@ private struct RefusingTransaction: IngestTransaction {
     func recentlyQueued(_ queries: [RepeatQuery]) async throws -> [Bool] { try await base.recentlyQueued(queries) }
     func insertDeliveries(_ deliveries: [NewDelivery]) async throws { try await base.insertDeliveries(deliveries) }
     func activeSilences(since: Int64) async throws -> [Silence] { try await base.activeSilences(since: since) }
+    func queueDetectGroupEvents(_ events: [DetectGroupEvent]) async throws { try await base.queueDetectGroupEvents(events) }
+    func dueDetectGroups(now: Int64, limit: Int) async throws -> [DueDetectGroup] { try await base.dueDetectGroups(now: now, limit: limit) }
+    func alarms(_ violationIDs: [String], before: Int64) async throws -> [String: (receivers: [String], startedAt: Int64?)] { try await base.alarms(violationIDs, before: before) }
+    func recordAlarmReceivers(_ receivers: [(violationID: String, receiver: String)]) async throws { try await base.recordAlarmReceivers(receivers) }
+    func forgetAlarms(_ violationIDs: [String]) async throws { try await base.forgetAlarms(violationIDs) }
+    func finishDetectGroups(_ groupKeys: [String], at now: Int64) async throws { try await base.finishDetectGroups(groupKeys, at: now) }
 }
 
 /// Polls `condition` every 5 ms for at most 30 s (the whole suite starts at once on two cores:
