@@ -55,6 +55,14 @@ public struct Delivery: Sendable, Equatable {
     public var lastError: String?
     public var lastStatus: Int?
     public var deliveredAt: Int64?
+
+    /// A delivery that is sent at once, outside the outbox (`receivers test`).
+    public static func unqueued(id: String, receiver: String, alertID: String, kind: String, body: [UInt8], at now: Int64) -> Delivery {
+        Delivery(
+            id: id, receiver: receiver, alertID: alertID, kind: kind, body: body, state: .sending, attempts: 0, nextAttemptAt: now,
+            createdAt: now, updatedAt: now, lastError: nil, lastStatus: nil, deliveredAt: nil
+        )
+    }
 }
 
 /// How one attempt ended.

@@ -8,7 +8,7 @@ struct DefenderRelay: AsyncParsableCommand {
         abstract: "Receives AWS IoT Device Defender results from Amazon SNS, verifies and stores them.",
         version: RelayVersion.current,
         subcommands: [
-            Serve.self, Verify.self, Subscriptions.self, Audits.self, Checks.self, Deliveries.self, Silences.self, Route.self, ConfigCommand.self,
+            Serve.self, Verify.self, Subscriptions.self, Audits.self, Checks.self, Deliveries.self, Silences.self, ReceiversCommand.self, Route.self, ConfigCommand.self,
             Healthcheck.self,
         ]
     )

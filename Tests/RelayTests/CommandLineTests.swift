@@ -251,3 +251,79 @@ struct AlertCommandTests {
         #expect(again.output.contains("No dead deliveries"))
     }
 }
+
+/// `route test --expect` (CI's check of routing rules) and `receivers test` (a test alert
+/// through the real sender), run as the built binary.
+@Suite(.timeLimit(.minutes(3)))
+struct RoutingToolTests {
+    @Test func routeTestVerifiesReceiversAndComparesWithTheStoredRun() async throws {
+        let directory = try makeTemporaryDirectory("route-expect")
+        let database = directory.appendingPathComponent("r.sqlite").path
+        let config = try AlertCommandTests().write("""
+            storage: {url: "sqlite://\(database)"}
+            receivers:
+              - {name: pager, type: webhook, url: "https://hooks.example.com/pager"}
+              - {name: chat, type: webhook, url: "https://hooks.example.com/chat"}
+            routes:
+              - {match: {kind: audit, changed_only: true}, receivers: [pager], continue: true}
+              - {match: {kind: audit, noncompliant: true}, receivers: [chat]}
+            """, "config.yaml", in: directory)
+        let run = { (id: String, start: Int64) in AuditFixtures.audit(id, start: start, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]) }
+        let second = try AlertCommandTests().write(run("second", 2_000), "second.json", in: directory)
+
+        // No store yet: a first run, the finding is new: both receivers.
+        let first = try await RelayProcess.command(["route", "test", second, "--expect", "chat,pager", "--config", config])
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("OK: the receivers are chat,pager"))
+        let wrong = try await RelayProcess.command(["route", "test", second, "--expect", "chat", "--config", config])
+        #expect(wrong.status == 1)
+        #expect(wrong.output.contains("MISMATCH: expected chat, got chat,pager"))
+
+        // With the previous run stored, the finding is known: only the chat hears it.
+        try await withTestStoreURL("sqlite://" + database) { store in
+            _ = try await AuditFixtures.record(run("first", 1_000), in: store)
+        }
+        let compared = try await RelayProcess.command(["route", "test", second, "--expect", "chat", "--config", config])
+        #expect(compared.status == 0, "\(compared.output)")
+        #expect(compared.output.contains("Compared with the stored run first."))
+        let firstRun = try await RelayProcess.command(["route", "test", second, "--no-store", "--expect", "chat,pager", "--config", config])
+        #expect(firstRun.status == 0, "--no-store treats it as a first run: \(firstRun.output)")
+    }
+
+    @Test func receiversTestSendsAMarkedAlertAndReportsTheOutcome() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let chat = try await FakeChat.start(pki: fake.pki)
+        defer { chat.stop() }
+        let directory = try makeTemporaryDirectory("receivers-test")
+        let config = try AlertCommandTests().write("""
+            outbound:
+              ca_file: "\(fake.pki.caFile)"
+              connect_to: [\(chat.connectTo.map { "\"\($0)\"" }.joined(separator: ", "))]
+            receivers:
+              - {name: slack, type: slack, url: "https://hooks.slack.com/services/T1/B1/secret"}
+              - {name: gone, type: webhook, url: "https://hooks.example.com/status/404/x"}
+              - {name: pager, type: pagerduty, routing_key: R0UT1NGKEY0123456789abcdefABCDEF}
+            routes:
+              - {match: {}, receivers: [slack, gone, pager]}
+            """, "config.yaml", in: directory)
+        let slack = try await RelayProcess.command(["receivers", "test", "slack", "--config", config])
+        #expect(slack.status == 0, "\(slack.output)")
+        #expect(slack.output.contains("delivered: HTTP 200"))
+        let sent = try #require(chat.requests(to: "/services/T1/B1/secret").first?.json)
+        #expect((sent["text"] as? String)?.hasPrefix("TEST: defender-relay test alert for receiver slack") == true)
+
+        let gone = try await RelayProcess.command(["receivers", "test", "gone", "--config", config])
+        #expect(gone.status == 1)
+        #expect(gone.output.contains("refused: HTTP 404"))
+
+        let pager = try await RelayProcess.command(["receivers", "test", "pager", "--config", config])
+        #expect(pager.status == 0, "\(pager.output)")
+        #expect(pager.output.components(separatedBy: "delivered: HTTP 202").count == 3, "a trigger and its resolve")
+        #expect(chat.requests(to: "/v2/enqueue").compactMap { $0.json?["event_action"] as? String } == ["trigger", "resolve"])
+
+        let unknown = try await RelayProcess.command(["receivers", "test", "nobody", "--config", config])
+        #expect(unknown.status == 1)
+        #expect(unknown.output.contains("No receiver is named 'nobody'"))
+    }
+}
