@@ -106,7 +106,7 @@ routes:
     receivers: [hook, down]
   - match: {kind: detect}
     receivers: [hook]
-alerts: {retry_base_seconds: 1, retry_max_delay_seconds: 2}
+alerts: {retry_base_seconds: 1, retry_max_delay_seconds: 2, detect: {group_wait: 0s, group_interval: 0s}}
 EOF
 
 LOG_LEVEL=warning "$relay_bin" serve --config "$work/relay.yaml" >"$work/relay.log" 2>&1 &

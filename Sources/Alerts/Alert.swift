@@ -135,6 +135,14 @@ public struct Alert: Sendable, Equatable, Codable {
         public var resolvedSeverity: Severity? = nil
     }
 
+    /// What `min_severity` judges: the worst finding that changed (new, worse or resolved),
+    /// else the worst that is open. A LOW finding resolved beside a known CRITICAL one is a LOW
+    /// change.
+    public var routingSeverity: Severity {
+        if attributes.hasNewFindings { return max(severity, attributes.resolvedSeverity ?? .unknown) }
+        return attributes.resolvedSeverity ?? severity
+    }
+
     /// A completed audit whose checks all passed, with nothing resolved and nothing that failed
     /// to run: nobody is told unless a route asks for it.
     public var isQuiet: Bool {

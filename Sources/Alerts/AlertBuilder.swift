@@ -34,7 +34,10 @@ public struct AlertBuilder: Sendable {
     /// shown by the API, but alert nobody); nil when that leaves nothing to say.
     public func audit(_ audit: AuditNotification, change: AuditChange, topicARN: String, silenced: Set<String> = []) -> Alert? {
         let alert = self.audit(audit, change: change, topicARN: topicARN, leavingOut: silenced)
-        if !silenced.isEmpty, alert.isQuiet || (alert.findings.isEmpty && alert.attributes.taskStatus == "COMPLETED") { return nil }
+        // Only a silence that left a finding out can leave nothing to say; one on a compliant
+        // check changes nothing.
+        let leftOut = self.audit(audit, change: change, topicARN: topicARN, leavingOut: []).findings.contains { silenced.contains($0.checkName) }
+        if leftOut, alert.isQuiet || (alert.findings.isEmpty && alert.attributes.taskStatus == "COMPLETED") { return nil }
         return alert
     }
 
@@ -52,7 +55,9 @@ public struct AlertBuilder: Sendable {
             let check = audit.checks.first { $0.checkName == entry.checkName }
             findings.append(finding(entry.checkName, severity: entry.severity, change: kind, current: entry.currentCount, total: check?.totalResourcesCount ?? 0, previous: entry.previousCount))
         }
-        // Non-compliant checks the comparison did not cover (a first run lists them all as new).
+        // Non-compliant checks the comparison did not cover (a first run lists them all as new);
+        // improved ones are covered below.
+        covered.formUnion(change.improved.map(\.checkName))
         for check in audit.checks where check.isNonCompliant && !covered.contains(check.checkName) {
             covered.insert(check.checkName)
             findings.append(finding(check.checkName, severity: check.severity, change: .new, current: check.nonCompliantResourcesCount, total: check.totalResourcesCount, previous: nil))
@@ -76,7 +81,8 @@ public struct AlertBuilder: Sendable {
         findings.sort { (order[$0.change]!, -$0.severity.rank, -$0.nonCompliantResources, $0.checkName) < (order[$1.change]!, -$1.severity.rank, -$1.nonCompliantResources, $1.checkName) }
 
         let fresh = findings.filter { $0.change == .new || $0.change == .worse }
-        let nonCompliant = findings.filter { $0.change == .new || $0.change == .worse || $0.change == .known }
+        // Better is still non-compliant: fewer resources, not none.
+        let nonCompliant = findings.filter { $0.change == .new || $0.change == .worse || $0.change == .known || $0.change == .better }
         let resolved = findings.filter { $0.change == .resolved }
         let failed = findings.filter { $0.change == .failed }
         let severity = (fresh.isEmpty ? nonCompliant : fresh).map(\.severity).max() ?? .unknown
@@ -92,15 +98,15 @@ public struct AlertBuilder: Sendable {
         let newCount = fresh.filter { $0.change == .new }.count
         if newCount > 0 { summaryParts.append("\(newCount) new") }
         if fresh.count > newCount { summaryParts.append("\(fresh.count - newCount) worse") }
-        let known = nonCompliant.count - fresh.count
-        if known > 0 { summaryParts.append("\(known) known") }
         let better = findings.filter { $0.change == .better }.count
+        let known = nonCompliant.count - fresh.count - better
+        if known > 0 { summaryParts.append("\(known) known") }
         if better > 0 { summaryParts.append("\(better) better") }
         if !resolved.isEmpty { summaryParts.append("\(resolved.count) resolved") }
         if !failed.isEmpty { summaryParts.append("\(failed.count) did not run") }
         if silencedCount > 0 { summaryParts.append("\(silencedCount) silenced") }
         // The non-compliant checks' breakdown in brackets; what is not non-compliant after it.
-        let breakdown = summaryParts.filter { $0.hasSuffix(" new") || $0.hasSuffix(" worse") || $0.hasSuffix(" known") }
+        let breakdown = summaryParts.filter { $0.hasSuffix(" new") || $0.hasSuffix(" worse") || $0.hasSuffix(" known") || $0.hasSuffix(" better") }
         let rest = summaryParts.filter { !breakdown.contains($0) }
         let summary = (["\(audit.nonCompliantChecksCount) of \(audit.totalChecksCount) checks non-compliant" + (breakdown.isEmpty ? "" : " (" + breakdown.joined(separator: ", ") + ")")] + rest).joined(separator: "; ")
 
@@ -186,7 +192,9 @@ public struct AlertBuilder: Sendable {
                 taskStatus: nil, taskType: nil, scheduledAuditName: nil, checkNames: [], nonCompliantChecks: 0,
                 hasNewFindings: first.eventType == .inAlarm, eventType: first.eventType.rawValue,
                 securityProfileName: first.securityProfileName,
-                fingerprint: sorted.map { "\($0.violationID)|\($0.eventType.rawValue)" }.joined(separator: ",")
+                // Bounded whatever the group's size (it is indexed): a digest for a group.
+                fingerprint: sorted.count == 1 ? "\(first.violationID)|\(first.eventType.rawValue)"
+                    : "group|" + AlertText.digest(sorted.map { "\($0.violationID)|\($0.eventType.rawValue)" }.joined(separator: ","))
             )
         )
         alert.violations = items

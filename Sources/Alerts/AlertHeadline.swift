@@ -11,7 +11,8 @@ public enum AlertHeadline {
         let findings = alert.findings
         let new = findings.filter { $0.change == .new }
         let worse = findings.filter { $0.change == .worse }
-        let known = findings.filter { $0.change == .known }
+        // Still open: known, or better but not gone.
+        let known = findings.filter { $0.change == .known || $0.change == .better }
         let resolved = findings.filter { $0.change == .resolved }
         let failed = findings.filter { $0.change == .failed }
         let lead: String
@@ -33,7 +34,7 @@ public enum AlertHeadline {
             what = "\(resolved.count) finding\(resolved.count == 1 ? "" : "s") resolved" + (known.isEmpty ? "" : ", \(known.count) still open")
         case .completed where !known.isEmpty:
             lead = known.map(\.severity).max()!.rawValue
-            what = "\(known.count) known finding\(known.count == 1 ? "" : "s"), nothing new"
+            what = "\(known.count) open finding\(known.count == 1 ? "" : "s"), nothing new"
         case .completed where !failed.isEmpty:
             lead = "WARNING"
             what = "\(failed.count) check\(failed.count == 1 ? "" : "s") did not run"

@@ -51,7 +51,7 @@ public struct AlertRoute: Sendable, Equatable {
             // Resolutions reach whoever heard of the problem: a route for a check, a severity or
             // changes only hears that its finding was resolved.
             if let checkName, !(attributes.checkNames + attributes.resolvedCheckNames).contains(where: { checkName.contains($0) }) { return false }
-            if let minimumSeverity, max(alert.severity, attributes.resolvedSeverity ?? .unknown).rank < minimumSeverity.rank { return false }
+            if let minimumSeverity, alert.routingSeverity.rank < minimumSeverity.rank { return false }
             if changedOnly == true, !attributes.hasNewFindings, attributes.resolvedCheckNames.isEmpty { return false }
             if let nonCompliant, (attributes.nonCompliantChecks > 0) != nonCompliant { return false }
             if let eventType, !eventType.contains(attributes.eventType ?? "") { return false }

@@ -13,7 +13,7 @@ public enum DiscordMessage {
     /// `mentions`: `role:ID` or `user:ID` entries, called only for new or worse CRITICAL findings.
     public static func render(_ alert: Alert, mentions: [String] = []) -> [UInt8] {
         let title = AlertText.truncate(embedTitle(alert), 256)
-        let fields = alert.facts.prefix(10).map { ["name": AlertText.truncate($0.label, 256), "value": AlertText.truncate($0.value, 1024), "inline": true] as [String: Any] }
+        let fields = alert.facts.prefix(10).map { ["name": AlertText.truncate($0.label, 256), "value": AlertText.truncate(escape($0.value), 1024), "inline": true] as [String: Any] }
         let factCharacters = alert.facts.prefix(10).reduce(0) { $0 + min($1.label.count, 256) + min($1.value.count, 1024) }
         let budget = min(maxDescription, maxEmbedTotal - title.count - factCharacters - 100)
         var description = AlertText.truncate(escape(alert.summary), min(1000, budget))

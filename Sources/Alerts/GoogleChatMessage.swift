@@ -51,7 +51,8 @@ public enum GoogleChatMessage {
             "cardId": String(alert.id.prefix(64)),
             "card": ["header": ["title": AlertText.truncate(subject, 200), "subtitle": AlertText.truncate(alert.place.isEmpty ? alert.topicARN : alert.place, 200)], "sections": sections],
         ]
-        return AlertText.json(["text": AlertText.truncate(alert.headline, 4000), "cardsV2": [card]])
+        // Chat text takes `<users/all>` and `<url|label>`: what came from a message is escaped.
+        return AlertText.json(["text": AlertText.truncate(escape(alert.headline), 4000), "cardsV2": [card]])
     }
 
     /// `<b>CRITICAL</b> Device certificate shared — new · 3 of 1200 resources`, guidance, page.

@@ -2,8 +2,11 @@ import DeviceDefender
 
 /// PagerDuty Events API v2 (`POST https://events.pagerduty.com/v2/enqueue`): one event per
 /// finding, not per audit, so that an incident is one problem someone can fix and resolve.
-/// A new or worse finding triggers, with `dedup_key` = `account:region:check` (a finding that
-/// stays open across runs stays one incident); a finding that is compliant again resolves it.
+/// Every open finding (new, worse, known or better) triggers, with `dedup_key` =
+/// `account:region:check`: PagerDuty folds a trigger for an open incident into it, so an
+/// incident stays one per finding across runs, and one whose trigger was lost (or that was
+/// open before the receiver existed) is opened at the next run. A finding that is compliant
+/// again resolves it.
 /// Detect alarms trigger and clear by their violation id. The routing key is not in the body:
 /// the sender adds it, so the outbox never holds it.
 /// Limits (developer.pagerduty.com): summary 1024 characters, a whole event 512 KB.
@@ -34,7 +37,7 @@ public enum PagerDutyEvent {
         for finding in alert.findings {
             let key = "\(account):\(region):\(finding.checkName)"
             switch finding.change {
-            case .new, .worse:
+            case .new, .worse, .known, .better:
                 var details: [String: Any] = [
                     "check": finding.checkName, "title": finding.displayName, "change": AlertText.changeLabel(finding),
                     "non_compliant_resources": finding.nonCompliantResources, "total_resources": finding.totalResources,
@@ -60,7 +63,7 @@ public enum PagerDutyEvent {
                 events.append(Event(dedupKey: key, body: AlertText.json(event), fingerprint: "\(key)|trigger|\(finding.nonCompliantResources)"))
             case .resolved:
                 events.append(Event(dedupKey: key, body: AlertText.json(["event_action": "resolve", "dedup_key": key]), fingerprint: "\(key)|resolve"))
-            case .known, .better, .failed:
+            case .failed:
                 break
             }
         }
@@ -77,25 +80,23 @@ public enum PagerDutyEvent {
                 "summary": AlertText.truncate("\(alert.severity.rawValue): \(violation.thingName) in alarm · \(alert.attributes.securityProfileName ?? "") · \(alert.place)", 1024),
                 "source": violation.thingName, "severity": severity(alert.severity), "timestamp": AlertText.isoTime(violation.eventTime),
                 "component": violation.thingName, "group": alert.attributes.securityProfileName ?? "", "class": "detect violation",
-                "custom_details": Dictionary(uniqueKeysWithValues: alert.facts.map { ($0.label, $0.value) }).merging(["observed": violation.metricValue ?? ""]) { first, _ in first },
+                "custom_details": Dictionary(alert.facts.map { ($0.label, $0.value) }, uniquingKeysWith: { first, _ in first }).merging(["observed": violation.metricValue ?? ""]) { first, _ in first },
             ]
             return Event(dedupKey: key, body: AlertText.json(["event_action": "trigger", "dedup_key": key, "payload": payload, "client": "defender-relay"]), fingerprint: "\(key)|trigger")
         }
     }
 
-    /// An overdue audit triggers one incident per expectation; its run arriving again resolves it.
+    /// An overdue schedule (account, region, name) is one incident; its run arriving again
+    /// resolves it.
     static func overdueEvents(_ alert: Alert) -> [Event] {
-        // The fingerprint is `event|expectation key|taskId`; the incident is the expectation's.
-        let fingerprint = alert.attributes.fingerprint
-        let afterEvent = fingerprint.drop { $0 != "|" }.dropFirst()
-        let key = "overdue:" + (afterEvent.lastIndex(of: "|").map { String(afterEvent[..<$0]) } ?? String(afterEvent))
+        let key = "overdue:\(alert.accountID ?? ""):\(alert.region ?? ""):\(alert.attributes.scheduledAuditName ?? "")"
         guard alert.attributes.eventType == "overdue" else {
             return [Event(dedupKey: key, body: AlertText.json(["event_action": "resolve", "dedup_key": key]), fingerprint: "\(key)|resolve")]
         }
         let payload: [String: Any] = [
             "summary": AlertText.truncate(alert.headline + ". " + alert.summary, 1024), "source": "aws-iot-device-defender:\(alert.accountID ?? ""):\(alert.region ?? "")",
             "severity": severity(alert.severity), "timestamp": AlertText.isoTime(alert.occurredAt), "class": "overdue audit",
-            "group": alert.attributes.scheduledAuditName ?? "", "custom_details": Dictionary(uniqueKeysWithValues: alert.facts.map { ($0.label, $0.value) }),
+            "group": alert.attributes.scheduledAuditName ?? "", "custom_details": Dictionary(alert.facts.map { ($0.label, $0.value) }, uniquingKeysWith: { first, _ in first }),
         ]
         return [Event(dedupKey: key, body: AlertText.json(["event_action": "trigger", "dedup_key": key, "payload": payload, "client": "defender-relay"]), fingerprint: "\(key)|trigger")]
     }

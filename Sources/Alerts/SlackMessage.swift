@@ -15,9 +15,6 @@ public enum SlackMessage {
     /// a user group id `S…`), called only for new or worse CRITICAL findings.
     public static func render(_ alert: Alert, mentions: [String] = []) -> [UInt8] {
         var blocks: [[String: Any]] = []
-        if AlertText.mentions(alert), !mentions.isEmpty {
-            blocks.append(["type": "section", "text": ["type": "mrkdwn", "text": mentions.map(mention).joined(separator: " ")]])
-        }
         blocks.append(["type": "section", "text": ["type": "mrkdwn", "text": AlertText.truncate(escape(alert.summary), maxSectionCharacters)]])
         let facts = alert.facts.prefix(10).map { fact in
             ["type": "mrkdwn", "text": AlertText.truncate("*\(escape(fact.label))*: \(escape(fact.value))", 300)]
@@ -38,8 +35,12 @@ public enum SlackMessage {
         if let link = alert.link {
             blocks.append(["type": "actions", "elements": [["type": "button", "text": ["type": "plain_text", "text": "Open in AWS IoT console"], "url": link]]])
         }
+        // Mentions notify only in the message's own text, not inside an attachment: on a
+        // second line, so that the first line a notification shows is still the headline.
+        var text = escape(alert.headline)
+        if AlertText.mentions(alert), !mentions.isEmpty { text += "\n" + mentions.map(mention).joined(separator: " ") }
         return AlertText.json([
-            "text": escape(alert.headline),
+            "text": text,
             "attachments": [["color": AlertText.colourHex(alert), "blocks": blocks]],
         ])
     }

@@ -94,8 +94,8 @@ public struct AlertPlanner: Sendable {
                 return PagerDutyEvent.events(alert).map { event in
                     OutboxEntry(
                         id: "\(alert.id)#\(receiver.name)#\(event.dedupKey)", receiver: receiver.name, alertID: alert.id, kind: alert.kind.rawValue,
-                        body: event.body, fingerprint: event.fingerprint,
-                        repeatIntervalSeconds: decision.repeatIntervalSeconds
+                        // Never held back as a repeat: PagerDuty's state must follow the findings'.
+                        body: event.body, fingerprint: event.fingerprint, repeatIntervalSeconds: nil
                     )
                 }
             }

@@ -15,6 +15,13 @@ public enum DetectGroupFlush {
         let groups = try await transaction.dueDetectGroups(now: now, limit: groupsPerTransaction)
         guard !groups.isEmpty else { return 0 }
         var deliveries: [NewDelivery] = []
+        // Deliveries are claimed in queued order: each alert is queued a millisecond after the
+        // one before, so that an alarm's clearing never goes out (or reaches PagerDuty) before it.
+        var queuedAt = now
+        func queued(_ entries: [OutboxEntry]) -> [NewDelivery] {
+            defer { queuedAt += 1 }
+            return entries.map { NewDelivery(entry: $0, at: queuedAt) }
+        }
         for group in groups {
             // One alert per event type, in the order they first occur: an alarm raised and
             // cleared within one wait is told as raised, then cleared.
@@ -26,7 +33,7 @@ public enum DetectGroupFlush {
                 if type == .inAlarm {
                     guard let alert = planner.builder.detect(violations, topicARN: group.topicARN) else { continue }
                     let entries = planner.entries(for: alert, now: now)
-                    deliveries += entries.map { NewDelivery(entry: $0, at: now) }
+                    deliveries += queued(entries)
                     let receivers = Set(entries.map(\.receiver)).sorted()
                     try await transaction.recordAlarmReceivers(ids.flatMap { id in receivers.map { (violationID: id, receiver: $0) } })
                 } else {
@@ -34,13 +41,13 @@ public enum DetectGroupFlush {
                     let started = alarms.compactMapValues(\.startedAt)
                     guard let alert = planner.builder.detect(violations, topicARN: group.topicARN, alarmStartedAt: started) else { continue }
                     let heard = Set(alarms.values.flatMap(\.receivers)).sorted()
-                    deliveries += planner.entries(for: alert, now: now, alsoTo: heard).map { NewDelivery(entry: $0, at: now) }
+                    deliveries += queued(planner.entries(for: alert, now: now, alsoTo: heard))
                     try await transaction.forgetAlarms(ids)
                 }
             }
         }
         try await RecordBatch.queue(deliveries, in: transaction)
-        try await transaction.finishDetectGroups(groups.map(\.groupKey), at: now)
+        try await transaction.finishDetectGroups(groups.map { SentDetectGroup(groupKey: $0.groupKey, messageIDs: $0.events.map(\.messageID)) }, at: now)
         return groups.count
     }
 }

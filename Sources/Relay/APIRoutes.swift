@@ -58,7 +58,7 @@ enum APIRoutes {
         api.get("/subscriptions") { _, _ in
             try await answer { APIModels.SubscriptionList(try await store.subscriptions()) }
         }
-        SilenceRoutes.add(to: api, store: store, logger: logger)
+        SilenceRoutes.add(to: api, store: store, writable: token != nil, logger: logger)
         let metrics = router.group("/metrics")
         if let metricsToken {
             metrics.add(middleware: BearerAuthMiddleware(token: metricsToken, key: "metrics.token"))

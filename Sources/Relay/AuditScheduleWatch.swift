@@ -15,8 +15,9 @@ public struct AuditScheduleWatch: Service {
     let routing: AlertRouting
     let clock: @Sendable () -> SNSInstant
     let logger: Logger
-    /// Most runs read per expectation: the two latest covered runs are found among them.
-    static let runsRead = 200
+    /// Most runs read per expectation: each covered schedule's two latest runs are found among
+    /// them (a schedule whose runs all fall further back is no longer judged).
+    static let runsRead = 1000
 
     public init(store: any Store, routing: AlertRouting, clock: @escaping @Sendable () -> SNSInstant, logger: Logger) {
         self.store = store
@@ -47,16 +48,27 @@ public struct AuditScheduleWatch: Service {
         for expectation in planner.expectations {
             do {
                 let runs = try await store.latestScheduledAudits(accountID: expectation.accountID, region: expectation.region, limit: Self.runsRead)
-                    .filter(expectation.covers).prefix(2)
-                switch expectation.verdict(runs: Array(runs), now: now) {
-                case .overdue(let last):
-                    try await queue(planner.builder.overdue(expectation, last: last, now: now), planner: planner, now: now)
-                case .back(let run, let previous):
-                    // Back only after an overdue alert went out for the run before.
-                    guard try await store.isAlertQueued(alertID: "overdue:\(expectation.key):\(previous.taskID)") else { continue }
-                    try await queue(planner.builder.back(expectation, run: run, after: previous), planner: planner, now: now)
-                case .noRunYet, .onTime:
-                    continue
+                    .filter(expectation.covers)
+                // Each schedule (account, region, name) on its own: one that stopped is overdue
+                // however well the others keep arriving.
+                var series: [String: [AuditArrival]] = [:]
+                var order: [String] = []
+                for run in runs {
+                    let key = "\(run.accountID):\(run.region):\(run.scheduledAuditName ?? "")"
+                    if series[key] == nil { order.append(key) }
+                    if series[key, default: []].count < 2 { series[key, default: []].append(run) }
+                }
+                for key in order {
+                    switch expectation.verdict(runs: series[key]!, now: now) {
+                    case .overdue(let last):
+                        try await queue(planner.builder.overdue(expectation, last: last, now: now), planner: planner, now: now)
+                    case .back(let run, let previous):
+                        // Back only after an overdue alert went out for the run before.
+                        guard try await store.isAlertQueued(alertID: "overdue:\(expectation.key):\(previous.taskID)") else { continue }
+                        try await queue(planner.builder.back(expectation, run: run, after: previous), planner: planner, now: now)
+                    case .noRunYet, .onTime:
+                        continue
+                    }
                 }
             } catch {
                 logger.warning("checking an expected audit failed; tried again at the next check", metadata: ["expectation": "\(expectation.key)", "error": "\(error)"])

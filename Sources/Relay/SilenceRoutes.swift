@@ -6,12 +6,20 @@ import SNS
 import Storage
 
 /// `/api/v1/silences`: list, add and expire silences, as `defender-relay silences` does.
-/// Behind the same bearer token as the rest of the API.
+/// Behind the same bearer token as the rest of the API. Adding and expiring change what the
+/// relay alerts, so they need `api.token` even on loopback, where reads do not: without it,
+/// any local process (or a web page in a browser on the host, which may POST text/plain
+/// cross-origin without asking) could silence every check. Adding also takes only
+/// `application/json`, which a browser cannot send cross-origin without a preflight.
 enum SilenceRoutes {
     /// A silence request is a few hundred bytes; anything larger is refused unread.
     static let maxBodyBytes = 16 * 1024
 
-    static func add(to api: RouterGroup<BasicRequestContext>, store: any Store, logger: Logger) {
+    static func add(to api: RouterGroup<BasicRequestContext>, store: any Store, writable: Bool, logger: Logger) {
+        let readOnly = JSONResponse.problem(
+            status: .forbidden, code: "api_token_required",
+            detail: "Adding and expiring silences through the API needs api.token in the configuration; defender-relay silences works without it."
+        )
         api.get("/silences") { request, _ in
             try await APIRoutes.answer(logger: logger) {
                 let parameters = APIRoutes.parameters(of: request)
@@ -25,6 +33,10 @@ enum SilenceRoutes {
             }
         }
         api.post("/silences") { request, _ -> Response in
+            guard writable else { return readOnly }
+            guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
+                return JSONResponse.problem(status: .unsupportedMediaType, code: "json_required", detail: "A silence request is a JSON object sent as Content-Type: application/json.")
+            }
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: maxBodyBytes)
@@ -48,6 +60,7 @@ enum SilenceRoutes {
             return JSONResponse.encode(APIModels.SilenceInfo(silence), status: .created)
         }
         api.delete("/silences/:id") { _, context -> Response in
+            guard writable else { return readOnly }
             let id = context.parameters.get("id") ?? ""
             do {
                 guard try await store.expireSilence(id: id, at: RelayClock.now().millisecondsSince1970) else {

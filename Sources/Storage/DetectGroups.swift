@@ -37,16 +37,53 @@ public struct DueDetectGroup: Sendable, Equatable {
     }
 }
 
-/// The Detect groups' SQL, the same for both stores but for row locks.
+/// A group that was sent, with the events its messages told of.
+public struct SentDetectGroup: Sendable, Equatable {
+    public var groupKey: String
+    public var messageIDs: [String]
+
+    public init(groupKey: String, messageIDs: [String]) {
+        self.groupKey = groupKey
+        self.messageIDs = messageIDs
+    }
+}
+
+/// The Detect groups' SQL, the same for both stores but for row locks. Statements take many
+/// rows at once (`IN` lists of at most `chunk` values), so that a storm costs a few round trips
+/// per batch, not a few per event.
 enum DetectGroupSQL {
+    static let chunk = 200
+
+    /// Events sent in one message at most: a larger storm is told in several (the rest at
+    /// once after the first), so that no message, row or transaction grows with the storm.
+    static let maxEventsPerMessage = 200
+
     static let nextDue = SQLStatement("SELECT min(due_at) AS due FROM detect_groups WHERE due_at IS NOT NULL")
 
-    static func insertEvent(_ event: DetectGroupEvent) -> SQLStatement {
-        SQLStatement("INSERT INTO detect_group_events (message_id, group_key) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(event.messageID), .text(event.groupKey)])
+    private static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
+    /// Lists are padded with their last value to one of a few lengths, so that SQLite's
+    /// statement cache (keyed by the SQL text) holds a handful of texts, not one per length.
+    /// A repeated value changes nothing: `IN` lists and `ON CONFLICT DO NOTHING` inserts.
+    static func padded<T>(_ values: ArraySlice<T>) -> [T] {
+        guard let last = values.last else { return [] }
+        let size = [1, 4, 16, 64, chunk].first { $0 >= values.count } ?? values.count
+        return Array(values) + Array(repeating: last, count: size - values.count)
+    }
+
+    static func insertEvents(_ slice: ArraySlice<DetectGroupEvent>) -> SQLStatement {
+        let events = padded(slice)
+        return SQLStatement(
+            "INSERT INTO detect_group_events (message_id, group_key) VALUES " + Array(repeating: "(?, ?)", count: events.count).joined(separator: ", ") + " ON CONFLICT DO NOTHING",
+            events.flatMap { [SQLValue.text($0.messageID), .text($0.groupKey)] }
+        )
     }
 
     /// A group with nothing waiting becomes due `wait` from now, or at `interval` after it was
-    /// last sent when that is later; a group with events waiting keeps its time.
+    /// last sent when that is later; a group with events waiting keeps its time. One per group,
+    /// with the group's first event of the batch.
     static func upsertGroup(_ event: DetectGroupEvent) -> SQLStatement {
         let now = event.receivedAt
         return SQLStatement(
@@ -75,36 +112,90 @@ enum DetectGroupSQL {
         SQLStatement(
             """
             SELECT v.* FROM detect_group_events e JOIN detect_violations v ON v.message_id = e.message_id
-            WHERE e.group_key = ? ORDER BY v.event_time, v.message_id
+            WHERE e.group_key = ? ORDER BY v.event_time, v.message_id LIMIT ?
             """,
-            [.text(groupKey)]
+            [.text(groupKey), .integer(Int64(maxEventsPerMessage))]
         )
     }
 
-    static func finishGroup(_ groupKey: String, at now: Int64) -> [SQLStatement] {
-        [
-            SQLStatement("DELETE FROM detect_group_events WHERE group_key = ?", [.text(groupKey)]),
-            SQLStatement("UPDATE detect_groups SET due_at = NULL, last_flushed_at = ? WHERE group_key = ?", [.integer(now), .text(groupKey)]),
+    /// The sent events leave the group; events that did not fit (or arrived meanwhile) keep it
+    /// due at once, otherwise it waits for a new event.
+    static func finishGroup(_ group: SentDetectGroup, at now: Int64) -> [SQLStatement] {
+        stride(from: 0, to: group.messageIDs.count, by: chunk).map { start in
+            let ids = padded(group.messageIDs[start..<min(start + chunk, group.messageIDs.count)])
+            return SQLStatement("DELETE FROM detect_group_events WHERE message_id IN (\(placeholders(ids.count)))", ids.map { .text($0) })
+        } + [
+            SQLStatement(
+                """
+                UPDATE detect_groups SET last_flushed_at = ?,
+                    due_at = CASE WHEN EXISTS (SELECT 1 FROM detect_group_events WHERE group_key = ?) THEN ? ELSE NULL END
+                WHERE group_key = ?
+                """,
+                [.integer(now), .text(group.groupKey), .integer(now), .text(group.groupKey)]
+            ),
         ]
     }
 
-    static func alarmReceivers(_ violationID: String) -> SQLStatement {
-        SQLStatement("SELECT receiver FROM detect_alarm_receivers WHERE violation_id = ? ORDER BY receiver", [.text(violationID)])
-    }
-
-    /// When the alarm a clearing ends began: its in-alarm event, the latest before `before`.
-    static func alarmStart(_ violationID: String, before: Int64) -> SQLStatement {
-        SQLStatement(
-            "SELECT max(event_time) AS started FROM detect_violations WHERE violation_id = ? AND event_type = 'in-alarm' AND event_time <= ?",
-            [.text(violationID), .integer(before)]
+    static func alarmReceivers(_ slice: ArraySlice<String>) -> SQLStatement {
+        let violationIDs = padded(slice)
+        return SQLStatement(
+            "SELECT violation_id, receiver FROM detect_alarm_receivers WHERE violation_id IN (\(placeholders(violationIDs.count))) ORDER BY violation_id, receiver",
+            violationIDs.map { .text($0) }
         )
     }
 
-    static func recordAlarmReceiver(violationID: String, receiver: String) -> SQLStatement {
-        SQLStatement("INSERT INTO detect_alarm_receivers (violation_id, receiver) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(violationID), .text(receiver)])
+    /// When the alarms that clearings end began: their in-alarm events, the latest before `before`.
+    static func alarmStarts(_ slice: ArraySlice<String>, before: Int64) -> SQLStatement {
+        let violationIDs = padded(slice)
+        return SQLStatement(
+            """
+            SELECT violation_id, max(event_time) AS started FROM detect_violations
+            WHERE violation_id IN (\(placeholders(violationIDs.count))) AND event_type = 'in-alarm' AND event_time <= ? GROUP BY violation_id
+            """,
+            violationIDs.map { .text($0) } + [.integer(before)]
+        )
     }
 
-    static func forgetAlarm(_ violationID: String) -> SQLStatement {
-        SQLStatement("DELETE FROM detect_alarm_receivers WHERE violation_id = ?", [.text(violationID)])
+    static func recordAlarmReceivers(_ slice: ArraySlice<(violationID: String, receiver: String)>) -> SQLStatement {
+        let rows = padded(slice)
+        return SQLStatement(
+            "INSERT INTO detect_alarm_receivers (violation_id, receiver) VALUES " + Array(repeating: "(?, ?)", count: rows.count).joined(separator: ", ") + " ON CONFLICT DO NOTHING",
+            rows.flatMap { [SQLValue.text($0.violationID), .text($0.receiver)] }
+        )
+    }
+
+    static func forgetAlarms(_ slice: ArraySlice<String>) -> SQLStatement {
+        let violationIDs = padded(slice)
+        return SQLStatement("DELETE FROM detect_alarm_receivers WHERE violation_id IN (\(placeholders(violationIDs.count)))", violationIDs.map { .text($0) })
+    }
+
+    /// The work of `queueDetectGroupEvents`, the same for both stores.
+    static func queueStatements(_ events: [DetectGroupEvent]) -> [SQLStatement] {
+        var statements = stride(from: 0, to: events.count, by: chunk).map { insertEvents(events[$0..<min($0 + chunk, events.count)]) }
+        // Groups in key order (replicas lock them in one order), each once, with its first event.
+        var firsts: [String: DetectGroupEvent] = [:]
+        for event in events where firsts[event.groupKey].map({ event.receivedAt < $0.receivedAt }) ?? true { firsts[event.groupKey] = event }
+        statements += firsts.keys.sorted().map { upsertGroup(firsts[$0]!) }
+        return statements
+    }
+
+    /// The work of `alarms`, the same for both stores: a statement pair per chunk of ids.
+    static func alarms(_ violationIDs: [String], before: Int64, rows: (SQLStatement) async throws -> [SQLRow]) async throws -> [String: (receivers: [String], startedAt: Int64?)] {
+        var result: [String: (receivers: [String], startedAt: Int64?)] = [:]
+        for id in violationIDs { result[id] = ([], nil) }
+        for start in stride(from: 0, to: violationIDs.count, by: chunk) {
+            let ids = violationIDs[start..<min(start + chunk, violationIDs.count)]
+            for row in try await rows(alarmReceivers(ids)) { result[try row.text("violation_id")]?.receivers.append(try row.text("receiver")) }
+            for row in try await rows(alarmStarts(ids, before: before)) { result[try row.text("violation_id")]?.startedAt = try row.optionalInt64("started") }
+        }
+        return result
+    }
+
+    static func recordStatements(_ rows: [(violationID: String, receiver: String)]) -> [SQLStatement] {
+        stride(from: 0, to: rows.count, by: chunk).map { recordAlarmReceivers(rows[$0..<min($0 + chunk, rows.count)]) }
+    }
+
+    static func forgetStatements(_ violationIDs: [String]) -> [SQLStatement] {
+        stride(from: 0, to: violationIDs.count, by: chunk).map { forgetAlarms(violationIDs[$0..<min($0 + chunk, violationIDs.count)]) }
     }
 }

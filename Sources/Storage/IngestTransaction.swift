@@ -57,8 +57,8 @@ public protocol IngestTransaction {
     func recordAlarmReceivers(_ receivers: [(violationID: String, receiver: String)]) async throws
     /// Forgets ended alarms' receivers.
     func forgetAlarms(_ violationIDs: [String]) async throws
-    /// A sent group: its events leave it, and it is not due until a new event arrives.
-    func finishDetectGroups(_ groupKeys: [String], at now: Int64) async throws
+    /// Sent groups: their sent events leave them; a group with events left stays due.
+    func finishDetectGroups(_ groups: [SentDetectGroup], at now: Int64) async throws
 }
 
 /// A store that runs ingest transactions.

@@ -203,8 +203,8 @@ struct PostgresIngestTransaction: IngestTransaction {
         try await execute(PostgresIngestStatements.InsertDeliveries(bindings: bindings))
     }
 
-    // Detect groups: a few statements per group, off the hot path of audits (Detect storms
-    // are grouped, so a batch writes one row per event and one per group).
+    // Detect groups: a few statements per batch (rows in `IN` lists and multi-row inserts),
+    // not prepared: they run once per batch with Detect events, off the audits' hot path.
 
     private func rows(_ statement: SQLStatement) async throws -> [SQLRow] {
         try await connection.rows(statement, logger: logger)
@@ -215,11 +215,7 @@ struct PostgresIngestTransaction: IngestTransaction {
     }
 
     func queueDetectGroupEvents(_ events: [DetectGroupEvent]) async throws {
-        // Groups in key order: replicas queueing into the same groups lock them in one order.
-        for event in events.sorted(by: { ($0.groupKey, $0.messageID) < ($1.groupKey, $1.messageID) }) {
-            try await run(DetectGroupSQL.insertEvent(event))
-            try await run(DetectGroupSQL.upsertGroup(event))
-        }
+        for statement in DetectGroupSQL.queueStatements(events) { try await run(statement) }
     }
 
     func dueDetectGroups(now: Int64, limit: Int) async throws -> [DueDetectGroup] {
@@ -232,26 +228,20 @@ struct PostgresIngestTransaction: IngestTransaction {
     }
 
     func alarms(_ violationIDs: [String], before: Int64) async throws -> [String: (receivers: [String], startedAt: Int64?)] {
-        var result: [String: (receivers: [String], startedAt: Int64?)] = [:]
-        for id in violationIDs {
-            let receivers = try await rows(DetectGroupSQL.alarmReceivers(id)).map { row throws(StoreError) in try row.text("receiver") }
-            let started = try await rows(DetectGroupSQL.alarmStart(id, before: before)).first?.optionalInt64("started")
-            result[id] = (receivers, started)
-        }
-        return result
+        try await DetectGroupSQL.alarms(violationIDs, before: before) { try await rows($0) }
     }
 
     func recordAlarmReceivers(_ receivers: [(violationID: String, receiver: String)]) async throws {
-        for (violationID, receiver) in receivers { try await run(DetectGroupSQL.recordAlarmReceiver(violationID: violationID, receiver: receiver)) }
+        for statement in DetectGroupSQL.recordStatements(receivers) { try await run(statement) }
     }
 
     func forgetAlarms(_ violationIDs: [String]) async throws {
-        for id in violationIDs { try await run(DetectGroupSQL.forgetAlarm(id)) }
+        for statement in DetectGroupSQL.forgetStatements(violationIDs) { try await run(statement) }
     }
 
-    func finishDetectGroups(_ groupKeys: [String], at now: Int64) async throws {
-        for key in groupKeys {
-            for statement in DetectGroupSQL.finishGroup(key, at: now) { try await run(statement) }
+    func finishDetectGroups(_ groups: [SentDetectGroup], at now: Int64) async throws {
+        for group in groups {
+            for statement in DetectGroupSQL.finishGroup(group, at: now) { try await run(statement) }
         }
     }
 }

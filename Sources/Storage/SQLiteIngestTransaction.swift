@@ -209,10 +209,7 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
 
     func queueDetectGroupEvents(_ events: [DetectGroupEvent]) async throws {
         try onWriter { db, statements in
-            for event in events {
-                try statements.run(DetectGroupSQL.insertEvent(event), in: db)
-                try statements.run(DetectGroupSQL.upsertGroup(event), in: db)
-            }
+            for statement in DetectGroupSQL.queueStatements(events) { try statements.run(statement, in: db) }
         }
     }
 
@@ -229,33 +226,27 @@ final class SQLiteIngestTransaction: IngestTransaction, @unchecked Sendable {
     }
 
     func alarms(_ violationIDs: [String], before: Int64) async throws -> [String: (receivers: [String], startedAt: Int64?)] {
-        try onWriter { db, statements in
-            var result: [String: (receivers: [String], startedAt: Int64?)] = [:]
-            for id in violationIDs {
-                let receivers = try statements.rows(DetectGroupSQL.alarmReceivers(id), in: db).map { try $0.text("receiver") }
-                let started = try statements.rows(DetectGroupSQL.alarmStart(id, before: before), in: db).first?.optionalInt64("started")
-                result[id] = (receivers, started)
-            }
-            return result
-        }
+        let db = db
+        let statements = statements
+        return try await DetectGroupSQL.alarms(violationIDs, before: before) { statement in try statements.rows(statement, in: db) }
     }
 
     func recordAlarmReceivers(_ receivers: [(violationID: String, receiver: String)]) async throws {
         try onWriter { db, statements in
-            for (violationID, receiver) in receivers { try statements.run(DetectGroupSQL.recordAlarmReceiver(violationID: violationID, receiver: receiver), in: db) }
+            for statement in DetectGroupSQL.recordStatements(receivers) { try statements.run(statement, in: db) }
         }
     }
 
     func forgetAlarms(_ violationIDs: [String]) async throws {
         try onWriter { db, statements in
-            for id in violationIDs { try statements.run(DetectGroupSQL.forgetAlarm(id), in: db) }
+            for statement in DetectGroupSQL.forgetStatements(violationIDs) { try statements.run(statement, in: db) }
         }
     }
 
-    func finishDetectGroups(_ groupKeys: [String], at now: Int64) async throws {
+    func finishDetectGroups(_ groups: [SentDetectGroup], at now: Int64) async throws {
         try onWriter { db, statements in
-            for key in groupKeys {
-                for statement in DetectGroupSQL.finishGroup(key, at: now) { try statements.run(statement, in: db) }
+            for group in groups {
+                for statement in DetectGroupSQL.finishGroup(group, at: now) { try statements.run(statement, in: db) }
             }
         }
     }

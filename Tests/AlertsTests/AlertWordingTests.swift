@@ -22,7 +22,7 @@ struct AlertWordingTests {
         let logging = ("LOGGING_DISABLED_CHECK", AuditCheckResult.RunStatus.nonCompliant, 1, 1)
         let cases: [(Alert, String)] = [
             (Self.alert(previous: nil, current: Self.run("a", [shared, logging])), "CRITICAL: 2 new findings · prod (123456789012) eu-west-1 · dailyAudit"),
-            (Self.alert(previous: Self.run("a", [shared]), current: Self.run("b", [shared])), "CRITICAL: 1 known finding, nothing new · prod eu-west-1 · dailyAudit"),
+            (Self.alert(previous: Self.run("a", [shared]), current: Self.run("b", [shared])), "CRITICAL: 1 open finding, nothing new · prod eu-west-1 · dailyAudit"),
             (Self.alert(previous: Self.run("a", [shared, logging]), current: Self.run("b", [sharedClean, logging])), "RESOLVED: 1 finding resolved, 1 still open · prod eu-west-1 · dailyAudit"),
             (Self.alert(previous: nil, current: Self.run("a", [sharedClean])), "OK: all checks compliant · prod (123456789012) eu-west-1 · dailyAudit"),
             (Self.alert(previous: nil, current: Self.run("a", status: .failed, [])), "FAILED: audit did not complete · prod (123456789012) eu-west-1 · dailyAudit"),
@@ -39,6 +39,28 @@ struct AlertWordingTests {
         let first = Self.alert(previous: nil, current: Self.run("a", [shared]))
         #expect(first.facts.first { $0.label == "Previous run" }?.value == "first run of this schedule")
         #expect(first.previousRunAt == nil)
+    }
+
+    /// A finding with fewer resources is still open: not "all compliant", not quiet.
+    @Test func anAuditWhoseOnlyFindingImprovedIsNotAnAllClear() {
+        let before = Self.run("a", [("DEVICE_CERTIFICATE_SHARED_CHECK", .nonCompliant, 5, 100)])
+        let after = Self.run("b", [("DEVICE_CERTIFICATE_SHARED_CHECK", .nonCompliant, 2, 100)])
+        let alert = Self.alert(previous: before, current: after)
+        #expect(!alert.isQuiet)
+        #expect(alert.headline == "CRITICAL: 1 open finding, nothing new · prod eu-west-1 · dailyAudit")
+        #expect(alert.attributes.checkNames == ["DEVICE_CERTIFICATE_SHARED_CHECK"])
+        #expect(AlertText.alertColour(alert) != 0x2E_7D_32)
+    }
+
+    /// min_severity judges what changed: a LOW finding resolved beside a known CRITICAL one is
+    /// not a CRITICAL change.
+    @Test func minSeverityJudgesWhatChanged() {
+        let route = AlertRoute.Match(minimumSeverity: .critical, changedOnly: true)
+        let shared = ("DEVICE_CERTIFICATE_SHARED_CHECK", AuditCheckResult.RunStatus.nonCompliant, 3, 100)
+        let lowResolved = Self.alert(previous: Self.run("a", [shared, ("LOGGING_DISABLED_CHECK", .nonCompliant, 1, 1)]), current: Self.run("b", [shared, ("LOGGING_DISABLED_CHECK", .compliant, 0, 1)]))
+        #expect(!route.matches(lowResolved))
+        let criticalResolved = Self.alert(previous: Self.run("a", [shared]), current: Self.run("b", [("DEVICE_CERTIFICATE_SHARED_CHECK", .compliant, 0, 100)]))
+        #expect(route.matches(criticalResolved))
     }
 
     @Test func aClearedAlarmSaysHowLongItLasted() throws {

@@ -28,13 +28,13 @@ struct RenderingTests {
     @Test func discord() throws { try assertSnapshot(Self.pretty(DiscordMessage.render(AlertFixtures.reviewedAudit)), "discord-audit.json") }
     @Test func googleChat() throws { try assertSnapshot(Self.pretty(GoogleChatMessage.render(AlertFixtures.reviewedAudit)), "googlechat-audit.json") }
     @Test func webhook() throws { try assertSnapshot(Self.pretty(WebhookDocument.render(AlertFixtures.reviewedAudit)), "webhook-audit.json") }
-    /// One event per new or worse finding, one resolve per resolved finding; known, better and
-    /// failed findings send nothing.
+    /// A trigger per open finding (new, worse, known: PagerDuty folds a repeat into its open
+    /// incident), a resolve per resolved finding; a check that did not run sends nothing.
     @Test func pagerDuty() throws {
         let events = PagerDutyEvent.events(AlertFixtures.reviewedAudit)
         #expect(events.map(\.dedupKey) == [
             "123456789012:eu-west-1:DEVICE_CERTIFICATE_SHARED_CHECK", "123456789012:eu-west-1:IOT_POLICY_OVERLY_PERMISSIVE_CHECK",
-            "123456789012:eu-west-1:LOGGING_DISABLED_CHECK",
+            "123456789012:eu-west-1:DEVICE_CERTIFICATE_EXPIRING_CHECK", "123456789012:eu-west-1:LOGGING_DISABLED_CHECK",
         ])
         let document = "[" + events.map { String(decoding: $0.body, as: UTF8.self) }.joined(separator: ",") + "]"
         try assertSnapshot(Self.pretty(Array(document.utf8)), "pagerduty-audit.json")

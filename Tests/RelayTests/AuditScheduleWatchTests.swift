@@ -43,12 +43,31 @@ struct AuditScheduleWatchTests {
         let back = builder.back(daily, run: late, after: last)
         #expect(back.headline == "BACK: daily ran again after 1d 6h · prod (123456789012) eu-west-1 · every 1d")
         #expect(AlertText.isGoodNews(back))
-        // PagerDuty: one incident per expectation, triggered when overdue, resolved when back.
+        // PagerDuty: one incident per schedule, triggered when overdue, resolved when back.
         let trigger = try! #require(PagerDutyEvent.events(overdue).first)
         let resolve = try! #require(PagerDutyEvent.events(back).first)
-        #expect(trigger.dedupKey == "overdue:123456789012:*:daily*")
+        #expect(trigger.dedupKey == "overdue:123456789012:eu-west-1:daily")
         #expect(resolve.dedupKey == trigger.dedupKey)
         #expect(String(decoding: resolve.body, as: UTF8.self).contains(#""event_action":"resolve""#))
+    }
+
+    /// One expectation covering two schedules: the one that stopped is overdue, however well
+    /// the other keeps arriving.
+    @Test func eachCoveredScheduleIsJudgedOnItsOwn() async throws {
+        try await withTestStore(.sqlite) { store, _ in
+            let compliant = [("LOGGING_DISABLED_CHECK", "COMPLETED_COMPLIANT", 0)]
+            _ = try await AuditFixtures.record(AuditFixtures.audit("stopped-1", start: 1_000, schedule: "daily-a", checks: compliant), in: store, receivedAt: 1_000_000)
+            _ = try await AuditFixtures.record(AuditFixtures.audit("running-1", start: 2_000, schedule: "daily-b", checks: compliant), in: store, receivedAt: 1_000_000)
+            _ = try await AuditFixtures.record(AuditFixtures.audit("running-2", start: 3_000, schedule: "daily-b", checks: compliant), in: store, receivedAt: 1_050_000)
+            let planner = AlertPlanner(
+                builder: AlertBuilder(), router: AlertRouter(routes: [], defaultReceivers: ["hook"]), receivers: [.init(name: "hook", kind: .webhook)],
+                alertOnSubscriptionChanges: false, expectations: [AuditExpectation(scheduledAudit: "daily-*", everySeconds: 60)]
+            )
+            var logger = Logger(label: "watch-test")
+            logger.logLevel = .critical
+            await AuditScheduleWatch(store: store, routing: AlertRouting(planner), clock: { SNSInstant(millisecondsSince1970: 1_070_000) }, logger: logger).checkOnce()
+            #expect(try await store.deliveries(state: nil, limit: 10).map(\.alertID) == ["overdue:*:*:daily-*:stopped-1"])
+        }
     }
 
     /// Two replicas watching one store at the same moment queue the overdue alert once.
@@ -85,7 +104,8 @@ struct AuditScheduleWatchTests {
             func documents() -> [[String: Any]] { setup.chat.requests(to: "/schedule").compactMap(\.json) }
             let overdue = try await eventually("the overdue alert") { documents().first { $0["kind"] as? String == "overdue" } }
             #expect(ContinuousClock.now - published >= .seconds(3), "not before every + grace")
-            #expect((overdue["headline"] as? String)?.hasPrefix("OVERDUE: daily has not run for 3s · 123456789012 us-east-1 · every 2s") == true)
+            let headline = try #require(overdue["headline"] as? String)
+            #expect(headline.hasPrefix("OVERDUE: daily has not run for ") && headline.hasSuffix("s · 123456789012 us-east-1 · every 2s"), "\(headline)")
             #expect((overdue["attributes"] as? [String: Any])?["eventType"] as? String == "overdue")
             #expect(documents().count == 1, "the quiet compliant run alerted nobody")
             try await Task.sleep(for: .seconds(2))

@@ -387,20 +387,21 @@ struct PagerDutyDeliveryTests {
                 ("IOT_POLICY_OVERLY_PERMISSIVE_CHECK", "COMPLETED_COMPLIANT", 0),
             ], url: setup.certificateURL)
             #expect(try await client.postSNS(second).status == .ok)
-            let all = try await eventually("the resolve") { () -> [FakeChat.Request]? in
+            let all = try await eventually("the resolve and the open finding's trigger") { () -> [FakeChat.Request]? in
                 let requests = setup.chat.requests(to: "/v2/enqueue")
-                return requests.count >= 3 ? requests : nil
+                return requests.count >= 4 ? requests : nil
             }
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(setup.chat.requests(to: "/v2/enqueue").count == 3, "a known finding sends nothing")
-            let resolve = try #require(all.last?.json)
+            // The open finding triggers again (PagerDuty folds it into its open incident).
+            let again = all.dropFirst(2).compactMap(\.json)
+            #expect(again.contains { $0["event_action"] as? String == "trigger" && ($0["dedup_key"] as? String)?.hasSuffix("LOGGING_DISABLED_CHECK") == true })
+            let resolve = try #require(again.first { $0["event_action"] as? String == "resolve" })
             #expect(resolve["event_action"] as? String == "resolve")
             #expect(resolve["dedup_key"] as? String == "123456789012:us-east-1:DEVICE_CERTIFICATE_SHARED_CHECK")
             #expect(resolve["routing_key"] as? String == routingKey)
 
-            let delivered = try await eventually("three delivered with PagerDuty's 202") { () -> [Delivery]? in
+            let delivered = try await eventually("four delivered with PagerDuty's 202") { () -> [Delivery]? in
                 let rows = try await harness.store.deliveries(state: .delivered, limit: 10)
-                return rows.count == 3 ? rows : nil
+                return rows.count == 4 ? rows : nil
             }
             #expect(delivered.allSatisfy { $0.lastStatus == 202 })
             #expect(delivered.allSatisfy { !String(decoding: $0.body, as: UTF8.self).contains(routingKey) }, "the routing key is never stored")

@@ -75,6 +75,30 @@ struct DetectGroupTests {
         }
     }
 
+    /// A storm larger than one message holds is told in messages of at most 200 things, the
+    /// rest at once after the first; nothing that is stored or indexed grows with it.
+    @Test(arguments: TestBackend.allCases)
+    func aLargeStormIsToldInBoundedMessages(_ backend: TestBackend) async throws {
+        try await withTestStore(backend) { store, _ in
+            let t: Int64 = 1_800_000_000_000
+            let ids = (1...230).map { String(format: "%032x", $0 * 7919) }
+            try await store.withIngestTransaction { transaction in
+                let items = ids.enumerated().map { index, id in
+                    let text = Self.event(id, thing: "thing-\(index)", at: t + Int64(index))
+                    return IngestItem(message: AuditFixtures.message(text, receivedAt: t + Int64(index)), effect: .notificationDelivered, payload: DefenderPayload.classify(text))
+                }
+                _ = try await RecordBatch.record(items, planner: Self.planner, in: transaction)
+            }
+            #expect(try await Self.flush(store, at: t + 31_000) == 1)
+            #expect(try await store.nextDetectGroupDue() == t + 31_000, "what did not fit is due at once")
+            #expect(try await Self.flush(store, at: t + 31_500) == 1)
+            #expect(try await store.nextDetectGroupDue() == nil)
+            let messages = try await store.deliveries(state: nil, limit: 10).filter { $0.receiver == "pager" }
+            let counts = messages.map { ((try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any])?["violations"] as? [Any])?.count ?? 0 }
+            #expect(counts.sorted() == [30, 200])
+        }
+    }
+
     /// Two replicas sending due groups at the same moment send each group once.
     @Test func replicasSendEachGroupOnce() async throws {
         try await withTestStore(.postgres) { store, _ in

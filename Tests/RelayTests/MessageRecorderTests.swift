@@ -234,7 +234,7 @@ private struct RefusingTransaction: IngestTransaction {
     func alarms(_ violationIDs: [String], before: Int64) async throws -> [String: (receivers: [String], startedAt: Int64?)] { try await base.alarms(violationIDs, before: before) }
     func recordAlarmReceivers(_ receivers: [(violationID: String, receiver: String)]) async throws { try await base.recordAlarmReceivers(receivers) }
     func forgetAlarms(_ violationIDs: [String]) async throws { try await base.forgetAlarms(violationIDs) }
-    func finishDetectGroups(_ groupKeys: [String], at now: Int64) async throws { try await base.finishDetectGroups(groupKeys, at: now) }
+    func finishDetectGroups(_ groups: [SentDetectGroup], at now: Int64) async throws { try await base.finishDetectGroups(groups, at: now) }
 }
 
 /// Polls `condition` every 5 ms for at most 30 s (the whole suite starts at once on two cores:

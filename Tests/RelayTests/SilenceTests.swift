@@ -1,6 +1,7 @@
 import Alerts
 import DeviceDefender
 import Foundation
+import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import Ingest
@@ -77,7 +78,7 @@ struct SilenceTests {
 
     @Test(arguments: TestBackend.allCases)
     func storesListsExpiresAndBoundsSilences(_ backend: TestBackend) async throws {
-        try await withTestStore(backend) { store, _ in
+        try await withTestStore(backend) { store, url in
             #expect(try await store.addSilence(Self.silence("s-1", from: 0, hours: 2)))
             #expect(try await store.addSilence(Self.silence("s-2", check: "LOGGING_DISABLED_CHECK", from: 1000, hours: 1)))
             #expect(try await store.silences(includeEnded: false, at: 5000).map(\.id) == ["s-2", "s-1"])
@@ -93,9 +94,19 @@ struct SilenceTests {
             let active = try await store.withIngestTransaction { try await $0.activeSilences(since: 7000) }
             #expect(active.map(\.id) == ["s-2"])
 
-            // At most Silence.maxActive in effect at once.
-            for index in 0..<(Silence.maxActive - 1) {
-                _ = try await store.addSilence(Self.silence("bulk-\(index)", from: 8000, hours: 1))
+            // At most Silence.maxActive in effect at once (the others are written in one
+            // statement: a thousand transactions would only load the machine).
+            let bulk = """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(Silence.maxActive - 1))
+                INSERT INTO silences (id, check_name, starts_at, ends_at, comment, created_at) SELECT 'bulk-' || i, 'LOGGING_DISABLED_CHECK', 8000, 3608000, 'bulk', 8000 FROM n
+                """
+            switch backend {
+            case .sqlite:
+                let queue = try DatabaseQueue(path: String(url.dropFirst("sqlite://".count)))
+                try await queue.write { try $0.execute(sql: bulk) }
+                try queue.close()
+            case .postgres:
+                try await TestBackend.psql(url, bulk)
             }
             #expect(try await store.silences(includeEnded: false, at: 8000).count == Silence.maxActive)
             #expect(try await !store.addSilence(Self.silence("one-too-many", from: 8000, hours: 1)))
@@ -149,6 +160,32 @@ struct SilenceTests {
             try await publish("silenced-2", start: 1_764_086_400_000)
             let second = try #require(try await harness.store.deliveries(state: nil, limit: 10).first { $0.alertID == "audit:silenced-2" })
             #expect(String(decoding: second.body, as: UTF8.self).contains(#""checkName":"LOGGING_DISABLED_CHECK""#))
+        }
+    }
+
+    /// Without api.token (a relay on loopback may run without one), the API lists silences but
+    /// does not change them: any local process or browser page could otherwise silence every
+    /// check. With a token, a body that is not JSON is refused.
+    @Test func changingSilencesThroughTheAPINeedsATokenAndJSON() async throws {
+        let fake = try await FakeAWS.start()
+        defer { fake.stop() }
+        let open = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake))
+        try await open.run { client in
+            let body = Array(#"{"check":"LOGGING_DISABLED_CHECK","for":"1h","comment":"x"}"#.utf8)
+            let refused = try await client.post("/api/v1/silences", headers: [.contentType: "application/json"], body: body)
+            #expect(refused.status == .forbidden)
+            #expect(refused.code == "api_token_required")
+            #expect(try await client.executeRequest(uri: "/api/v1/silences/x", method: .delete, headers: [:], body: nil).status == .forbidden)
+            #expect(try await client.get("/api/v1/silences").status == .ok)
+            #expect(try await open.store.silences(includeEnded: true, at: 0).isEmpty)
+        }
+        let token = "test-token-0123456789abcdef"
+        let guarded = try RelayHarness(configuration: RelayHarness.configuration(fakeAWS: fake) { $0.api.token = token })
+        try await guarded.run { client in
+            let body = Array(#"{"check":"LOGGING_DISABLED_CHECK","for":"1h","comment":"x"}"#.utf8)
+            let plain = try await client.post("/api/v1/silences", headers: [.authorization: "Bearer \(token)", .contentType: "text/plain"], body: body)
+            #expect(plain.status == .unsupportedMediaType)
+            #expect(try await guarded.store.silences(includeEnded: true, at: 0).isEmpty)
         }
     }
 
