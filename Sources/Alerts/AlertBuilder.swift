@@ -33,19 +33,19 @@ public struct AlertBuilder: Sendable {
     /// The alert for an audit. Findings of `silenced` checks are left out (they are stored and
     /// shown by the API, but alert nobody); nil when that leaves nothing to say.
     public func audit(_ audit: AuditNotification, change: AuditChange, topicARN: String, silenced: Set<String> = []) -> Alert? {
-        let alert = self.audit(audit, change: change, topicARN: topicARN, leavingOut: silenced)
+        let (alert, leftOut) = self.audit(audit, change: change, topicARN: topicARN, leavingOut: silenced)
         // Only a silence that left a finding out can leave nothing to say; one on a compliant
         // check changes nothing.
-        let leftOut = self.audit(audit, change: change, topicARN: topicARN, leavingOut: []).findings.contains { silenced.contains($0.checkName) }
-        if leftOut, alert.isQuiet || (alert.findings.isEmpty && alert.attributes.taskStatus == "COMPLETED") { return nil }
+        if leftOut > 0, alert.isQuiet || (alert.findings.isEmpty && alert.attributes.taskStatus == "COMPLETED") { return nil }
         return alert
     }
 
     public func audit(_ audit: AuditNotification, change: AuditChange, topicARN: String) -> Alert {
-        self.audit(audit, change: change, topicARN: topicARN, leavingOut: [])
+        self.audit(audit, change: change, topicARN: topicARN, leavingOut: []).alert
     }
 
-    private func audit(_ audit: AuditNotification, change: AuditChange, topicARN: String, leavingOut silenced: Set<String>) -> Alert {
+    /// The alert, and how many findings the silences left out of it.
+    private func audit(_ audit: AuditNotification, change: AuditChange, topicARN: String, leavingOut silenced: Set<String>) -> (alert: Alert, leftOut: Int) {
         var findings: [Alert.Finding] = []
         let entries: [(AuditChange.Entry, Alert.Finding.Change)] =
             change.newlyNonCompliant.map { ($0, .new) } + change.worsened.map { ($0, .worse) } + change.unchanged.map { ($0, .known) }
@@ -75,7 +75,7 @@ public struct AlertBuilder: Sendable {
             let check = audit.checks.first { $0.checkName == entry.checkName }
             findings.append(finding(entry.checkName, severity: entry.severity, change: .resolved, current: 0, total: check?.totalResourcesCount ?? 0, previous: entry.previousCount))
         }
-        let silencedCount = Set(findings.map(\.checkName)).intersection(silenced).count
+        let silencedCount = silenced.isEmpty ? 0 : Set(findings.map(\.checkName)).intersection(silenced).count
         findings.removeAll { silenced.contains($0.checkName) }
         let order: [Alert.Finding.Change: Int] = [.new: 0, .worse: 1, .known: 2, .failed: 3, .better: 4, .resolved: 5]
         findings.sort { (order[$0.change]!, -$0.severity.rank, -$0.nonCompliantResources, $0.checkName) < (order[$1.change]!, -$1.severity.rank, -$1.nonCompliantResources, $1.checkName) }
@@ -134,7 +134,7 @@ public struct AlertBuilder: Sendable {
             )
         )
         alert.headline = AlertHeadline.audit(alert, status: audit.taskStatus, scheduledAuditName: audit.scheduledAuditName)
-        return alert
+        return (alert, silencedCount)
     }
 
     public func detect(_ violation: DetectViolation, topicARN: String, alarmStartedAt: Int64? = nil) -> Alert {
