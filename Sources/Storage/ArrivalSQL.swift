@@ -28,8 +28,9 @@ enum ArrivalSQL {
         )
     }
 
-    /// Deliveries are `<alert id>#<receiver>`: a range on the primary key finds an alert's.
+    /// By `alert_id` (its own index): a range on the `id` text would depend on how the
+    /// database's collation orders punctuation.
     static func alertQueued(_ alertID: String) -> SQLStatement {
-        SQLStatement("SELECT 1 AS found FROM deliveries WHERE id >= ? AND id < ? LIMIT 1", [.text(alertID + "#"), .text(alertID + "$")])
+        SQLStatement("SELECT 1 AS found FROM deliveries WHERE alert_id = ? LIMIT 1", [.text(alertID)])
     }
 }

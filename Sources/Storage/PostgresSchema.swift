@@ -220,5 +220,9 @@ enum PostgresSchema {
                 PRIMARY KEY (violation_id, receiver)
             );
             """),
+        // See SQLiteSchema's v11.
+        Migration("v12-deliveries-by-alert", """
+            CREATE INDEX deliveries_by_alert ON deliveries (alert_id);
+            """),
     ]
 }

@@ -247,6 +247,10 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        // The watch on overdue audits asks whether an alert was queued, by its id.
+        migrator.registerMigration("v11-deliveries-by-alert") { db in
+            try db.execute(sql: "CREATE INDEX deliveries_by_alert ON deliveries (alert_id);")
+        }
         return migrator
     }
 }

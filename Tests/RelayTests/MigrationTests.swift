@@ -23,7 +23,7 @@ struct MigrationTests {
         try old.close()
 
         let store = try SQLiteStore(path: path)
-        #expect(try await store.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index", "v5-message-in-envelope-only", "v6-checks-in-audit-row", "v7-audit-series-by-region", "v8-outbox-and-retention-indexes", "v9-silences", "v10-detect-groups"])
+        #expect(try await store.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index", "v5-message-in-envelope-only", "v6-checks-in-audit-row", "v7-audit-series-by-region", "v8-outbox-and-retention-indexes", "v9-silences", "v10-detect-groups", "v11-deliveries-by-alert"])
         #expect(try await store.storedMessage(id: "old-1")?.message == "hello")
         #expect(try await store.subscriptions().count == 1)
         try await AuditFixtures.record(AuditFixtures.audit("after-upgrade", start: 5, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), in: store)
@@ -43,7 +43,7 @@ struct MigrationTests {
         logger.logLevel = .critical
         try await StoreFactory.withStore(url: url, logger: logger) { store in
             let postgres = try #require(store as? PostgresStore)
-            #expect(try await postgres.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index", "v5-message-in-envelope-only", "v6-checks-in-audit-row", "v7-lz4-compression", "v8-audit-series-by-region", "v9-outbox-and-retention-indexes", "v10-silences", "v11-detect-groups"])
+            #expect(try await postgres.appliedMigrations() == ["v1-sns-messages-and-subscriptions", "v2-device-defender-summaries", "v3-alert-outbox", "v4-previous-run-index", "v5-message-in-envelope-only", "v6-checks-in-audit-row", "v7-lz4-compression", "v8-audit-series-by-region", "v9-outbox-and-retention-indexes", "v10-silences", "v11-detect-groups", "v12-deliveries-by-alert"])
             #expect(try await store.storedMessage(id: "old-1")?.message == "hello")
             try await AuditFixtures.record(AuditFixtures.audit("after-upgrade", start: 5, checks: [("LOGGING_DISABLED_CHECK", "COMPLETED_NON_COMPLIANT", 1)]), in: store)
             #expect(try await store.audits(AuditQuery()).audits.map(\.taskID) == ["after-upgrade"])

@@ -24,8 +24,9 @@ import Testing
 
     /// Lists answer a page of the newest rows: they must read them in index order, never sort
     /// the table. Grouping the queued deliveries and sorting one receiver's due deliveries
-    /// sort only those rows (the queue, not the history).
-    static let sortsOnlyWhatItSelected: Set<String> = ["deliveries queued per receiver", "claim a lane"]
+    /// sort only those rows (the queue, not the history); so do the due Detect groups and the
+    /// silences in effect (at most 1000).
+    static let sortsOnlyWhatItSelected: Set<String> = ["deliveries queued per receiver", "claim a lane", "detect: due groups", "silences in effect"]
 
     static let statements: [(String, SQLStatement)] = [
         ("metrics: checks", SummarySQL.recentRunsOfEverySeries(runs: 1, dialect: .sqlite)),
@@ -35,6 +36,13 @@ import Testing
         ("list dead deliveries", SummarySQL.deliveries(state: .dead, limit: 50)),
         ("list unrecognized", SummarySQL.unrecognized(limit: 50)),
         ("claim a lane", SummarySQL.claimDeliveries(owner: "o", receiver: "slack", now: 1, leaseUntil: 2, limit: 10, skipLocked: false)),
+        // Run every few seconds by the overdue watch and the Detect group sender.
+        ("overdue: alert queued", ArrivalSQL.alertQueued("overdue:x:r-1")),
+        ("overdue: latest runs", ArrivalSQL.latestScheduled(accountID: "123456789012", region: "eu-west-1", limit: 1000)),
+        ("detect: next due group", DetectGroupSQL.nextDue),
+        ("detect: due groups", DetectGroupSQL.dueGroups(now: 1, limit: 20, postgres: false)),
+        ("repeats", SummarySQL.recentlyQueued(RepeatQuery(receiver: "slack", fingerprint: "f", since: 1))),
+        ("silences in effect", SilenceSQL.list(includeEnded: false, at: 1)),
     ] + SummarySQL.prune(RetentionPlan(messagesBefore: 1, summariesBefore: 1, deliveredBefore: 1, deadBefore: 1), dialect: .sqlite).map { ("prune", $0) }
 
     @Test(arguments: statements.indices)
