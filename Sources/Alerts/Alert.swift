@@ -153,7 +153,7 @@ public struct Alert: Sendable, Equatable, Codable {
     /// Where the alert came from, in words: `prod (123456789012) eu-west-1`.
     public var place: String {
         var parts: [String] = []
-        if let accountID { parts.append(accountAlias.map { "\($0) (\(accountID))" } ?? accountID) }
+        if let accountID { parts.append(AlertText.accountName(accountID, alias: accountAlias)) }
         if let region { parts.append(region) }
         return parts.joined(separator: " ")
     }

@@ -113,7 +113,7 @@ public struct AlertBuilder: Sendable {
         let region = audit.region ?? Self.region(ofTopic: topicARN)
         let alias = accountAliases[audit.accountID]
         var facts = [
-            Alert.Fact(label: "Account", value: alias.map { "\($0) (\(audit.accountID))" } ?? audit.accountID),
+            Alert.Fact(label: "Account", value: AlertText.accountName(audit.accountID, alias: alias)),
             Alert.Fact(label: "Region", value: region ?? "unknown"),
             Alert.Fact(label: "Audit", value: audit.scheduledAuditName ?? "on demand"),
             Alert.Fact(label: "Ran", value: AlertText.utcTime(audit.taskStartTime)),
@@ -166,7 +166,7 @@ public struct AlertBuilder: Sendable {
         let subject = things.count == 1 ? first.thingName : "\(things.count) things"
         let title = "Device Defender Detect: \(subject) \(verb) (\(first.securityProfileName) / \(first.behaviorName))"
         var facts: [Alert.Fact] = []
-        if let accountID { facts.append(.init(label: "Account", value: alias.map { "\($0) (\(accountID))" } ?? accountID)) }
+        if let accountID { facts.append(.init(label: "Account", value: AlertText.accountName(accountID, alias: alias))) }
         if let region { facts.append(.init(label: "Region", value: region)) }
         if things.count == 1 { facts.append(.init(label: "Thing", value: first.thingName)) }
         facts.append(.init(label: "Security profile", value: first.securityProfileName))

@@ -31,6 +31,16 @@ public enum AlertText {
         }
     }
 
+    /// `prod (123456789012)`, or the bare id for an account without a name.
+    public static func accountName(_ accountID: String, alias: String?) -> String {
+        alias.map { "\($0) (\(accountID))" } ?? accountID
+    }
+
+    /// The line that ends a list of findings cut to the service's limits.
+    public static func moreChecks(_ count: Int) -> String {
+        "and \(count) more check\(count == 1 ? "" : "s") (all of them in the console)"
+    }
+
     /// `3 of 1200 resources`, or nil where counts say nothing (resolved, did not run).
     public static func counts(_ finding: Alert.Finding) -> String? {
         switch finding.change {

@@ -95,7 +95,7 @@ extension AlertBuilder {
             kind: .overdue, id: id, title: title, headline: "", summary: summary, severity: severity, topicARN: "",
             region: run.region.isEmpty ? nil : run.region, accountID: run.accountID, accountAlias: alias, link: nil, occurredAt: now, previousRunAt: run.startedAt,
             facts: [
-                .init(label: "Account", value: alias.map { "\($0) (\(run.accountID))" } ?? run.accountID), .init(label: "Region", value: run.region),
+                .init(label: "Account", value: AlertText.accountName(run.accountID, alias: alias)), .init(label: "Region", value: run.region),
                 .init(label: "Audit", value: run.scheduledAuditName ?? expectation.scheduledAudit),
                 .init(label: "Expected", value: "every \(AlertText.duration(milliseconds: expectation.everySeconds * 1000)), grace \(AlertText.duration(milliseconds: expectation.graceSeconds * 1000))"),
             ],

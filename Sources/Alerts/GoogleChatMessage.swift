@@ -30,7 +30,7 @@ public enum GoogleChatMessage {
             }
             if widgets.count < alert.findings.count {
                 let rest = alert.findings.count - widgets.count
-                widgets.append(["textParagraph": ["text": "and \(rest) more check\(rest == 1 ? "" : "s") (all of them in the console)"]])
+                widgets.append(["textParagraph": ["text": AlertText.moreChecks(rest)]])
             }
             sections.append(["header": "Findings", "collapsible": widgets.count > 6, "uncollapsibleWidgetsCount": min(widgets.count, 6), "widgets": widgets])
         }

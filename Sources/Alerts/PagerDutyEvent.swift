@@ -62,7 +62,7 @@ public enum PagerDutyEvent {
                 if let link = alert.link { event["client_url"] = link }
                 events.append(Event(dedupKey: key, body: AlertText.json(event), fingerprint: "\(key)|trigger|\(finding.nonCompliantResources)"))
             case .resolved:
-                events.append(Event(dedupKey: key, body: AlertText.json(["event_action": "resolve", "dedup_key": key]), fingerprint: "\(key)|resolve"))
+                events.append(resolve(key))
             case .failed:
                 break
             }
@@ -74,7 +74,7 @@ public enum PagerDutyEvent {
         alert.violations.map { violation in
             let key = "detect:\(violation.violationID)"
             guard violation.eventType == "in-alarm" else {
-                return Event(dedupKey: key, body: AlertText.json(["event_action": "resolve", "dedup_key": key]), fingerprint: "\(key)|resolve")
+                return resolve(key)
             }
             let payload: [String: Any] = [
                 "summary": AlertText.truncate("\(alert.severity.rawValue): \(violation.thingName) in alarm · \(alert.attributes.securityProfileName ?? "") · \(alert.place)", 1024),
@@ -91,7 +91,7 @@ public enum PagerDutyEvent {
     static func overdueEvents(_ alert: Alert) -> [Event] {
         let key = "overdue:\(alert.accountID ?? ""):\(alert.region ?? ""):\(alert.attributes.scheduledAuditName ?? "")"
         guard alert.attributes.eventType == "overdue" else {
-            return [Event(dedupKey: key, body: AlertText.json(["event_action": "resolve", "dedup_key": key]), fingerprint: "\(key)|resolve")]
+            return [resolve(key)]
         }
         let payload: [String: Any] = [
             "summary": AlertText.truncate(alert.headline + ". " + alert.summary, 1024), "source": "aws-iot-device-defender:\(alert.accountID ?? ""):\(alert.region ?? "")",
@@ -99,6 +99,11 @@ public enum PagerDutyEvent {
             "group": alert.attributes.scheduledAuditName ?? "", "custom_details": Dictionary(alert.facts.map { ($0.label, $0.value) }, uniquingKeysWith: { first, _ in first }),
         ]
         return [Event(dedupKey: key, body: AlertText.json(["event_action": "trigger", "dedup_key": key, "payload": payload, "client": "defender-relay"]), fingerprint: "\(key)|trigger")]
+    }
+
+    /// Ends the incident `key` (PagerDuty ignores a resolve for a key it has no incident of).
+    public static func resolve(_ key: String) -> Event {
+        Event(dedupKey: key, body: AlertText.json(["event_action": "resolve", "dedup_key": key]), fingerprint: "\(key)|resolve")
     }
 
     /// PagerDuty knows critical, error, warning and info.

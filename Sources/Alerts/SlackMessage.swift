@@ -26,7 +26,7 @@ public enum SlackMessage {
         }
         if alert.findings.count > shown {
             let rest = alert.findings.count - shown
-            blocks.append(["type": "context", "elements": [["type": "mrkdwn", "text": "and \(rest) more check\(rest == 1 ? "" : "s") (all of them in the console)"]]])
+            blocks.append(["type": "context", "elements": [["type": "mrkdwn", "text": AlertText.moreChecks(rest)]]])
         }
         if alert.violations.count > 1 {
             let lines = AlertText.lines(alert.violations, maxLines: 25, maxCharacters: maxSectionCharacters - 10, noun: "thing") { "• " + escape(AlertText.line($0)) }

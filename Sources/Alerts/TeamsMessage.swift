@@ -41,7 +41,7 @@ public enum TeamsMessage {
         }
         if count < alert.findings.count {
             let rest = alert.findings.count - count
-            body.append(["type": "TextBlock", "text": "and \(rest) more check\(rest == 1 ? "" : "s") (all of them in the console)", "isSubtle": true, "wrap": true])
+            body.append(["type": "TextBlock", "text": AlertText.moreChecks(rest), "isSubtle": true, "wrap": true])
         }
         if alert.violations.count > 1 {
             let lines = AlertText.lines(alert.violations, maxLines: 30, maxCharacters: 8000, noun: "thing", render: AlertText.line)

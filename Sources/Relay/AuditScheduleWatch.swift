@@ -27,11 +27,7 @@ public struct AuditScheduleWatch: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            let expectations = routing.planner?.expectations ?? []
-            await checkOnce()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.interval(expectations)) }
-        }
+        await repeatUntilShutdown(every: { Self.interval(routing.planner?.expectations ?? []) }) { await checkOnce() }
     }
 
     /// A quarter of the shortest window, between 0.2 s and 30 s: an overdue audit is told of

@@ -23,11 +23,7 @@ public struct DetectGroupSender: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            await sendDue()
-            let grouping = routing.planner?.detectGrouping ?? DetectGrouping()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.interval(grouping)) }
-        }
+        await repeatUntilShutdown(every: { Self.interval(routing.planner?.detectGrouping ?? DetectGrouping()) }) { await sendDue() }
     }
 
     /// A quarter of the shorter of wait and interval, between 0.1 s and 5 s: a group is sent

@@ -31,11 +31,7 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            await pruneOnce()
-            // Graceful shutdown ends the wait at once instead of after the interval.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        }
+        await repeatUntilShutdown(every: { interval }) { await pruneOnce() }
     }
 
     /// What the configuration keeps, as cut-offs at `now`.

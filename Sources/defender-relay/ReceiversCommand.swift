@@ -35,7 +35,7 @@ struct ReceiversCommand: AsyncParsableCommand {
             var bodies: [[UInt8]]
             if receiver.kind == .pagerduty {
                 let trigger = PagerDutyEvent.events(alert)
-                bodies = trigger.map(\.body) + trigger.map { Array(#"{"dedup_key":"\#($0.dedupKey)","event_action":"resolve"}"#.utf8) }
+                bodies = trigger.map(\.body) + trigger.map { PagerDutyEvent.resolve($0.dedupKey).body }
             } else {
                 bodies = [planner.render(alert, forReceiverNamed: name) ?? []]
             }
